@@ -1,0 +1,25 @@
+//! The vocabulary every rampart scanner speaks: [`Finding`], [`Rule`], [`Severity`],
+//! [`Location`], the scan [`Limits`], the user's [`Policy`] and the report renderers.
+//!
+//! Scanner crates depend on this crate and nothing of each other's; the CLI and the
+//! registry compose them. This crate must never parse untrusted input formats (that is
+//! the scanners' job), never do I/O beyond writing a rendered report, and never pull in
+//! a CLI, async runtime or network dependency.
+
+mod finding;
+mod limits;
+mod location;
+pub mod policy;
+pub mod render;
+mod report;
+mod rule;
+pub mod rules;
+mod severity;
+
+pub use finding::Finding;
+pub use limits::Limits;
+pub use location::Location;
+pub use policy::{Policy, PolicyError};
+pub use report::{FileVerdict, Report, ScanStatus, Summary};
+pub use rule::{Reference, Rule};
+pub use severity::{ParseSeverityError, Severity};

@@ -1,0 +1,201 @@
+//! The user's policy, applied once after every scanner has run: severity overrides and
+//! waivers. Allowlists are scanner-specific and live with their scanners' config.
+
+use std::collections::BTreeMap;
+
+use globset::{Glob, GlobMatcher};
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+use crate::{Finding, Severity};
+
+/// Accepts a known finding: it is still reported, marked as waived, but does not fail
+/// the gate. A reason is mandatory; an expiry date makes the acceptance temporary.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Waiver {
+    pub rule: String,
+    /// A glob matched against the file path (`models/legacy/*.pkl`) or the container path
+    /// (`model.zip!/archive/data.pkl`).
+    pub path: String,
+    pub reason: String,
+    /// Last day on which the waiver applies (`2027-01-31`).
+    pub expires: Option<Date>,
+}
+
+/// What the report says about a waiver that covered a finding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AppliedWaiver {
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("waiver for `{rule}` on `{path}` has no reason: every waiver must say why")]
+    MissingReason { rule: String, path: String },
+    #[error("waiver for `{rule}` has an invalid path glob `{path}`: {source}")]
+    BadGlob {
+        rule: String,
+        path: String,
+        source: globset::Error,
+    },
+    #[error("unknown rule id `{0}` (run `rampart rules` to list them)")]
+    UnknownRule(String),
+}
+
+/// Severity overrides and waivers, validated and ready to apply.
+#[derive(Debug, Default)]
+pub struct Policy {
+    severity: BTreeMap<String, Severity>,
+    waivers: Vec<(Waiver, GlobMatcher)>,
+}
+
+impl Policy {
+    /// Validates the policy: every rule id must be one of `known_rule_ids`, every waiver
+    /// needs a reason and a valid glob.
+    pub fn new<'a>(
+        severity: BTreeMap<String, Severity>,
+        waivers: Vec<Waiver>,
+        known_rule_ids: impl IntoIterator<Item = &'a str> + Clone,
+    ) -> Result<Self, PolicyError> {
+        let known = |id: &str| known_rule_ids.clone().into_iter().any(|k| k == id);
+        if let Some(unknown) = severity.keys().find(|id| !known(id)) {
+            return Err(PolicyError::UnknownRule(unknown.clone()));
+        }
+        let mut compiled = Vec::with_capacity(waivers.len());
+        for waiver in waivers {
+            if !known(&waiver.rule) {
+                return Err(PolicyError::UnknownRule(waiver.rule));
+            }
+            if waiver.reason.trim().is_empty() {
+                return Err(PolicyError::MissingReason {
+                    rule: waiver.rule,
+                    path: waiver.path,
+                });
+            }
+            let matcher = Glob::new(&waiver.path)
+                .map_err(|source| PolicyError::BadGlob {
+                    rule: waiver.rule.clone(),
+                    path: waiver.path.clone(),
+                    source,
+                })?
+                .compile_matcher();
+            compiled.push((waiver, matcher));
+        }
+        Ok(Policy {
+            severity,
+            waivers: compiled,
+        })
+    }
+
+    /// Applies overrides, then waivers, and returns notices about the policy itself
+    /// (expired waivers, waivers that matched nothing) for the report.
+    pub fn apply(&self, findings: &mut [Finding], today: Date) -> Vec<String> {
+        let mut used = vec![false; self.waivers.len()];
+        for finding in findings.iter_mut() {
+            if let Some(&severity) = self.severity.get(finding.rule.id) {
+                finding.severity = severity;
+            }
+            let container_path = finding.location.container_path();
+            for (i, (waiver, matcher)) in self.waivers.iter().enumerate() {
+                let matches = waiver.rule == finding.rule.id
+                    && (matcher.is_match(&finding.location.path)
+                        || matcher.is_match(&container_path));
+                if !matches {
+                    continue;
+                }
+                used[i] = true;
+                if waiver.expires.is_some_and(|expiry| expiry < today) {
+                    continue;
+                }
+                finding.waiver = Some(AppliedWaiver {
+                    reason: waiver.reason.clone(),
+                    expires: waiver.expires.map(|d| d.to_string()),
+                });
+                break;
+            }
+        }
+        let mut notices = Vec::new();
+        for ((waiver, _), used) in self.waivers.iter().zip(used) {
+            match waiver.expires {
+                Some(expiry) if expiry < today => notices.push(format!(
+                    "waiver for `{}` on `{}` expired on {expiry}; it no longer applies{}",
+                    waiver.rule,
+                    waiver.path,
+                    if used { " and its findings count again" } else { "" }
+                )),
+                _ if !used => notices.push(format!(
+                    "waiver for `{}` on `{}` matched no finding; remove it if the problem is fixed",
+                    waiver.rule, waiver.path
+                )),
+                _ => {}
+            }
+        }
+        notices
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Location, rules};
+
+    fn waiver(path: &str, expires: Option<&str>) -> Waiver {
+        Waiver {
+            rule: "scan/malformed".into(),
+            path: path.into(),
+            reason: "vendor file, tracked in TICKET-1".into(),
+            expires: expires.map(|d| d.parse().unwrap()),
+        }
+    }
+
+    fn finding(path: &str) -> Finding {
+        Finding::new(&rules::MALFORMED, Location::file(path), "truncated")
+    }
+
+    const IDS: [&str; 2] = ["scan/malformed", "scan/encrypted"];
+
+    #[test]
+    fn waiver_applies_until_expiry_and_then_says_so() {
+        let today: Date = "2026-11-23".parse().unwrap();
+        let policy = Policy::new(
+            BTreeMap::new(),
+            vec![waiver("models/*.pkl", Some("2026-11-23")), waiver("old/*", Some("2026-01-01"))],
+            IDS,
+        )
+        .unwrap();
+        let mut findings = vec![finding("models/a.pkl"), finding("old/b.pkl"), finding("c.pkl")];
+        let notices = policy.apply(&mut findings, today);
+        assert!(findings[0].waiver.is_some(), "valid through its expiry day");
+        assert!(findings[1].waiver.is_none(), "expired waiver must not apply");
+        assert!(findings[2].waiver.is_none());
+        assert_eq!(notices.len(), 1);
+        assert!(notices[0].contains("expired on 2026-01-01"), "{notices:?}");
+    }
+
+    #[test]
+    fn rejects_reasonless_waivers_and_unknown_rules() {
+        let mut w = waiver("*", None);
+        w.reason = "  ".into();
+        assert!(matches!(
+            Policy::new(BTreeMap::new(), vec![w], IDS),
+            Err(PolicyError::MissingReason { .. })
+        ));
+        let severity = BTreeMap::from([("pickle/nope".to_owned(), Severity::Low)]);
+        assert!(matches!(
+            Policy::new(severity, vec![], IDS),
+            Err(PolicyError::UnknownRule(_))
+        ));
+    }
+
+    #[test]
+    fn severity_override_applies() {
+        let severity = BTreeMap::from([("scan/malformed".to_owned(), Severity::Low)]);
+        let policy = Policy::new(severity, vec![], IDS).unwrap();
+        let mut findings = vec![finding("x")];
+        policy.apply(&mut findings, "2026-01-01".parse().unwrap());
+        assert_eq!(findings[0].severity, Severity::Low);
+    }
+}

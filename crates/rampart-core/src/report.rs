@@ -1,0 +1,165 @@
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::{Finding, Severity};
+
+/// The version of the JSON report. Fields are only ever added; a removal or change of
+/// meaning bumps the major number.
+pub const SCHEMA_VERSION: &str = "1.0";
+
+/// Whether every byte that matters in a file was analysed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScanStatus {
+    Complete,
+    /// Part of the file could not be analysed; a `scan/*` finding says why.
+    Incomplete,
+}
+
+/// The verdict on one input file: every file the walker found gets one.
+#[derive(Clone, Debug, Serialize)]
+pub struct FileVerdict {
+    pub path: String,
+    /// The format detected from the content, e.g. `pickle`, `pytorch-zip`, `safetensors`,
+    /// `data` (no model format and none expected).
+    pub format: String,
+    pub size: u64,
+    pub status: ScanStatus,
+    /// Active (unwaived) findings in this file.
+    pub findings: usize,
+    pub max_severity: Option<Severity>,
+    /// `fail` when an active finding is at or above the report's `fail_on`.
+    pub verdict: &'static str,
+}
+
+impl FileVerdict {
+    pub fn new(path: impl Into<String>, format: impl Into<String>, size: u64) -> Self {
+        FileVerdict {
+            path: path.into(),
+            format: format.into(),
+            size,
+            status: ScanStatus::Complete,
+            findings: 0,
+            max_severity: None,
+            verdict: "pass",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Summary {
+    pub files: usize,
+    pub incomplete_files: usize,
+    pub failed_files: usize,
+    /// Active findings by severity.
+    pub findings: BTreeMap<Severity, usize>,
+    pub waived: usize,
+    /// True when the gate fails (exit code 1).
+    pub failed: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Tool {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+/// Everything one command found, ready to render.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub schema_version: &'static str,
+    pub tool: Tool,
+    pub command: String,
+    pub fail_on: Severity,
+    pub summary: Summary,
+    pub files: Vec<FileVerdict>,
+    pub findings: Vec<Finding>,
+    /// Messages about the run itself, e.g. an expired waiver that no longer applies.
+    pub notices: Vec<String>,
+}
+
+impl Report {
+    /// Builds the report and computes each file's verdict from the (policy-applied)
+    /// findings. Findings are sorted most severe first, then by location.
+    pub fn new(
+        command: impl Into<String>,
+        tool_version: &'static str,
+        fail_on: Severity,
+        mut files: Vec<FileVerdict>,
+        mut findings: Vec<Finding>,
+        notices: Vec<String>,
+    ) -> Self {
+        findings.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then_with(|| a.location.path.cmp(&b.location.path))
+                .then_with(|| a.location.members.cmp(&b.location.members))
+                .then_with(|| a.location.line.cmp(&b.location.line))
+                .then_with(|| a.location.offset.cmp(&b.location.offset))
+                .then_with(|| a.rule.id.cmp(b.rule.id))
+        });
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+
+        let mut summary = Summary {
+            files: files.len(),
+            ..Summary::default()
+        };
+        let index: BTreeMap<&str, usize> = files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.path.as_str(), i))
+            .collect();
+        let mut per_file: Vec<(usize, Option<Severity>, bool)> = vec![(0, None, false); files.len()];
+        for finding in &findings {
+            let slot = index.get(finding.location.path.as_str()).map(|&i| &mut per_file[i]);
+            if finding.marks_incomplete()
+                && let Some(slot) = slot.as_deref_mut()
+            {
+                slot.2 = true;
+            }
+            if !finding.is_active() {
+                summary.waived += 1;
+                continue;
+            }
+            *summary.findings.entry(finding.severity).or_default() += 1;
+            if finding.severity >= fail_on {
+                summary.failed = true;
+            }
+            if let Some(slot) = slot {
+                slot.0 += 1;
+                slot.1 = slot.1.max(Some(finding.severity));
+            }
+        }
+        for (file, (count, max, incomplete)) in files.iter_mut().zip(per_file) {
+            file.findings = count;
+            file.max_severity = max;
+            if incomplete {
+                file.status = ScanStatus::Incomplete;
+                summary.incomplete_files += 1;
+            }
+            if max.is_some_and(|m| m >= fail_on) {
+                file.verdict = "fail";
+                summary.failed_files += 1;
+            }
+        }
+        Report {
+            schema_version: SCHEMA_VERSION,
+            tool: Tool {
+                name: "rampart",
+                version: tool_version,
+            },
+            command: command.into(),
+            fail_on,
+            summary,
+            files,
+            findings,
+            notices,
+        }
+    }
+
+    /// The process exit code for CI gates: 1 when the gate fails, 0 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        i32::from(self.summary.failed)
+    }
+}
