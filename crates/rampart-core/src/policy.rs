@@ -19,8 +19,26 @@ pub struct Waiver {
     /// (`model.zip!/archive/data.pkl`).
     pub path: String,
     pub reason: String,
-    /// Last day on which the waiver applies (`2027-01-31`).
+    /// Last day on which the waiver applies: `expires = 2027-01-31` (a TOML date) or the
+    /// same as a string.
+    #[serde(default, deserialize_with = "deserialize_date")]
     pub expires: Option<Date>,
+}
+
+fn deserialize_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Date>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum RawDate {
+        Text(String),
+        Toml(toml::value::Datetime),
+    }
+    let text = match RawDate::deserialize(d)? {
+        RawDate::Text(text) => text,
+        RawDate::Toml(datetime) => datetime.to_string(),
+    };
+    text.parse::<Date>().map(Some).map_err(|e| {
+        serde::de::Error::custom(format!("invalid expiry date `{text}` (expected YYYY-MM-DD): {e}"))
+    })
 }
 
 /// What the report says about a waiver that covered a finding.

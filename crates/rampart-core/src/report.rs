@@ -112,7 +112,7 @@ impl Report {
             .collect();
         let mut per_file: Vec<(usize, Option<Severity>, bool)> = vec![(0, None, false); files.len()];
         for finding in &findings {
-            let slot = index.get(finding.location.path.as_str()).map(|&i| &mut per_file[i]);
+            let mut slot = index.get(finding.location.path.as_str()).map(|&i| &mut per_file[i]);
             if finding.marks_incomplete()
                 && let Some(slot) = slot.as_deref_mut()
             {
