@@ -5,3 +5,16 @@
 //! Each analyzer reads only metadata (headers, graphs, configs) and never tensor data, and
 //! never evaluates what it reads: templates are tokenised, not rendered; marshalled Python
 //! bytecode is inspected, not run.
+
+mod capped;
+pub mod chat_template;
+pub mod gguf;
+pub mod hdf5;
+pub mod json_document;
+pub mod keras;
+pub mod numpy;
+pub mod onnx;
+pub mod protobuf;
+pub mod rules;
+pub mod safetensors;
+pub mod savedmodel;

@@ -6,18 +6,241 @@
 //! This crate must never execute, import or unpickle anything, and never trust a length,
 //! count or index it reads: every allocation is bounded by [`rampart_core::Limits`].
 //!
-//! CONTRACT (for the scan engine; the implementation fills this in):
-//!
-//! ```ignore
-//! pub struct PickleConfig { pub allow: Vec<String>, pub deny: Vec<String> }  // serde, `[pickle]` in rampart.toml
-//! pub struct PickleScanner;                                          // allowlist compiled once, Send + Sync
-//! impl PickleScanner {
-//!     pub fn new(config: &PickleConfig) -> Result<Self, ConfigError>;
-//!     /// Scans every pickle in `data` back to back; findings' offsets are `location.at(offset)`.
-//!     pub fn scan(&self, data: &[u8], location: &Location, limits: &Limits, out: &mut Vec<Finding>) -> StreamInfo;
-//! }
-//! pub struct StreamInfo { pub pickles: usize, pub end: usize, pub protocol: Option<u8>, pub kind: StreamKind }
-//! pub enum StreamKind { Plain, Joblib, TorchLegacy }
-//! pub fn looks_like_pickle(prefix: &[u8]) -> bool;
-//! pub static RULES: &[&Rule];
 //! ```
+//! use rampart_core::{Limits, Location};
+//! use rampart_pickle::{PickleConfig, PickleScanner};
+//!
+//! let scanner = PickleScanner::new(&PickleConfig::default()).unwrap();
+//! let mut findings = Vec::new();
+//! let payload = b"cos\nsystem\n(S'id'\ntR.";
+//! let info = scanner.scan(payload, &Location::file("model.pkl"), &Limits::default(), &mut findings);
+//! assert_eq!(info.pickles, 1);
+//! assert_eq!(findings[0].rule.id, "pickle/disallowed-call");
+//! assert_eq!(findings[0].evidence.as_deref(), Some("os.system('id')"));
+//! ```
+
+mod joblib;
+mod machine;
+mod names;
+mod policy;
+mod report;
+pub mod rules;
+mod text;
+mod value;
+
+use rampart_core::{Finding, Limits, Location, rules as core_rules};
+
+use crate::machine::{Ctx, Cut, Machine, Origin, Outcome};
+use crate::policy::Policy;
+pub use crate::policy::{ConfigError, PickleConfig};
+use crate::report::Reporter;
+pub use crate::rules::RULES;
+
+/// The pickles legacy `torch.save` writes back to back: magic number, protocol version,
+/// system info, the object, the storage keys. Raw storage bytes follow.
+const TORCH_LEGACY_PICKLES: usize = 5;
+
+/// Bytes content sniffing looks at, as the engine does.
+const SNIFF_LEN: usize = 4096;
+
+/// Scans pickles with the built-in allowlist plus the team's `[pickle]` configuration.
+/// Build it once and share it: it is `Send + Sync`.
+#[derive(Debug)]
+pub struct PickleScanner {
+    policy: Policy,
+}
+
+/// What a scanned stream turned out to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamKind {
+    /// One or more ordinary pickles.
+    Plain,
+    /// joblib inline arrays were read (`NumpyArrayWrapper`).
+    Joblib,
+    /// The first pickle is `torch.save`'s legacy magic number.
+    TorchLegacy,
+}
+
+/// The shape of a scanned stream, for the engine to check what follows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamInfo {
+    /// Pickles scanned back to back.
+    pub pickles: usize,
+    /// Bytes consumed: the offset after the last STOP, or where parsing failed.
+    pub end: usize,
+    /// The highest PROTO seen.
+    pub protocol: Option<u8>,
+    pub kind: StreamKind,
+}
+
+impl PickleScanner {
+    pub fn new(config: &PickleConfig) -> Result<Self, ConfigError> {
+        Ok(PickleScanner {
+            policy: Policy::new(config)?,
+        })
+    }
+
+    /// Scans every pickle in `data` back to back (Python would load them one after
+    /// another, legacy torch does). Findings' byte offsets are `location.at(offset)`.
+    pub fn scan(
+        &self,
+        data: &[u8],
+        location: &Location,
+        limits: &Limits,
+        out: &mut Vec<Finding>,
+    ) -> StreamInfo {
+        let mut info = StreamInfo {
+            pickles: 0,
+            end: 0,
+            protocol: None,
+            kind: StreamKind::Plain,
+        };
+        if data.is_empty() {
+            out.push(Finding::new(
+                &core_rules::MALFORMED,
+                location.at(0),
+                "the pickle stream is empty (0 bytes)",
+            ));
+            return info;
+        }
+        let mut ctx = Ctx {
+            policy: &self.policy,
+            limits,
+            location,
+            opcodes_left: limits.max_pickle_opcodes,
+            joblib_arrays: false,
+            sniff: false,
+        };
+        let mut reporter = Reporter::default();
+        let mut torch_legacy = false;
+        while info.end < data.len() {
+            let rest = data.get(info.end..).unwrap_or_default();
+            let starts_like_pickle = looks_like_pickle(rest.get(..SNIFF_LEN).unwrap_or(rest));
+            if info.pickles >= limits.max_pickles_per_stream {
+                if starts_like_pickle {
+                    reporter.report(
+                        Finding::new(
+                            &core_rules::LIMIT_EXCEEDED,
+                            location.at(info.end as u64),
+                            format!(
+                                "another pickle starts at byte {} after max_pickles_per_stream = {} pickles; it was \
+                                 not scanned",
+                                info.end, limits.max_pickles_per_stream
+                            ),
+                        ),
+                        None,
+                    );
+                }
+                break;
+            }
+            // The first pickle, and the ones legacy torch promises, are pickles whatever
+            // they look like. Anything later is one only if it starts like one; otherwise
+            // it is trailing data (an appended zip, junk) that the engine reports.
+            if !(info.pickles == 0 || torch_legacy || starts_like_pickle) {
+                break;
+            }
+            let outcome = run(&mut ctx, &mut reporter, rest, info.end);
+            info.pickles += 1;
+            info.end = info.end.saturating_add(outcome.end);
+            info.protocol = info.protocol.max(outcome.protocol);
+            if info.pickles == 1 && outcome.torch_magic {
+                torch_legacy = true;
+            }
+            if !outcome.completed || (torch_legacy && info.pickles == TORCH_LEGACY_PICKLES) {
+                break;
+            }
+        }
+        if torch_legacy && info.pickles < TORCH_LEGACY_PICKLES && info.end >= data.len() {
+            reporter.report(
+                Finding::new(
+                    &core_rules::MALFORMED,
+                    location.at(info.end as u64),
+                    format!(
+                        "the legacy PyTorch file ends after {} of its {TORCH_LEGACY_PICKLES} pickles",
+                        info.pickles
+                    ),
+                ),
+                None,
+            );
+        }
+        info.kind = if torch_legacy {
+            StreamKind::TorchLegacy
+        } else if ctx.joblib_arrays {
+            StreamKind::Joblib
+        } else {
+            StreamKind::Plain
+        };
+        reporter.finish(out);
+        info
+    }
+}
+
+fn run(ctx: &mut Ctx<'_>, reporter: &mut Reporter, data: &[u8], base: usize) -> Outcome {
+    let origin = Origin {
+        base,
+        decoded_at: None,
+    };
+    // Heap ids are u32; no real limit comes near that.
+    let memory = ctx.limits.max_pickle_memory_entries.min(u32::MAX as usize);
+    Machine::new(data, origin, 0, memory, ctx, reporter).run()
+}
+
+/// Content sniffing: true when `prefix` starts like a pickle. PROTO 2-5 is enough; a
+/// protocol 0/1 stream must parse cleanly (valid opcodes, identifier globals) up to its
+/// STOP or the end of the prefix, so text such as a README or CSV is not mistaken for one.
+pub fn looks_like_pickle(prefix: &[u8]) -> bool {
+    match prefix {
+        [] => false,
+        [0x80, version, ..] => (2..=5).contains(version),
+        _ => {
+            let limits = Limits::default();
+            let location = Location::default();
+            let mut ctx = Ctx {
+                policy: Policy::builtin(),
+                limits: &limits,
+                location: &location,
+                opcodes_left: limits.max_pickle_opcodes,
+                joblib_arrays: false,
+                sniff: true,
+            };
+            let mut scratch = Reporter::default();
+            let outcome = run(&mut ctx, &mut scratch, prefix, 0);
+            // A prefix may end anywhere in a longer pickle, but a short text argument cut
+            // off by the end of a short input is text, not a pickle.
+            let plausible_cut = match outcome.truncated {
+                Some(Cut::Argument) => true,
+                Some(Cut::Line) => prefix.len() >= SNIFF_LEN,
+                None => false,
+            };
+            outcome.completed || (plausible_cut && outcome.end > 0)
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fuzz_corpus_replays_without_panic() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/pickle");
+        let scanner = PickleScanner::new(&PickleConfig::default()).unwrap();
+        let mut replayed = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let data = std::fs::read(entry.unwrap().path()).unwrap();
+            let _ = looks_like_pickle(&data[..data.len().min(SNIFF_LEN)]);
+            let mut out = Vec::new();
+            let info = scanner.scan(&data, &Location::file("seed"), &Limits::default(), &mut out);
+            assert!(info.end <= data.len());
+            replayed += 1;
+        }
+        assert!(replayed > 0, "no seeds in {}", dir.display());
+    }
+
+    #[test]
+    fn scanner_is_send_and_sync() {
+        fn shared<T: Send + Sync>() {}
+        shared::<PickleScanner>();
+    }
+}

@@ -1,0 +1,69 @@
+//! Every rule this crate reports, for `rampart rules`. Each rule is defined in the module
+//! that reports it; this list is the crate's single export of them.
+
+use rampart_core::Rule;
+
+pub static RULES: &[&Rule] = &[
+    &crate::onnx::ONNX_EXTERNAL_DATA_TRAVERSAL,
+    &crate::onnx::ONNX_CUSTOM_OPERATOR_DOMAIN,
+    &crate::savedmodel::SAVEDMODEL_PYTHON_OP,
+    &crate::savedmodel::SAVEDMODEL_FILE_OR_NETWORK_OP,
+    &crate::savedmodel::SAVEDMODEL_DATASET_READER_OP,
+    &crate::keras::KERAS_LAMBDA_LAYER,
+    &crate::keras::KERAS_UNSAFE_MODULE_REFERENCE,
+    &crate::keras::KERAS_CUSTOM_OBJECT,
+    &crate::keras::KERAS_EXTERNAL_RESOURCE,
+    &crate::chat_template::TEMPLATE_PYTHON_INTERNALS,
+    &crate::chat_template::TEMPLATE_GADGET_GLOBAL,
+    &crate::chat_template::TEMPLATE_OS_ACCESS,
+    &crate::chat_template::TEMPLATE_COMPUTED_ATTRIBUTE,
+    &crate::safetensors::SAFETENSORS_HEADER_INVALID,
+    &crate::safetensors::SAFETENSORS_DUPLICATE_KEY,
+    &crate::safetensors::SAFETENSORS_TENSOR_LAYOUT,
+    &crate::safetensors::SAFETENSORS_UNACCOUNTED_BYTES,
+    &crate::gguf::GGUF_OVERSIZED_COUNT,
+    &crate::gguf::GGUF_INVALID_TYPE,
+    &crate::gguf::GGUF_DUPLICATE_KEY,
+    &crate::gguf::GGUF_TENSOR_LAYOUT,
+    &crate::gguf::GGUF_INVALID_UTF8,
+    &crate::gguf::GGUF_UNACCOUNTED_BYTES,
+    &crate::numpy::NUMPY_TRAILING_DATA,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::RULES;
+
+    #[test]
+    fn rules_are_unique_and_fully_described() {
+        let mut ids: Vec<&str> = RULES.iter().map(|r| r.id).collect();
+        ids.sort_unstable();
+        let count = ids.len();
+        ids.dedup();
+        assert_eq!(ids.len(), count, "duplicate rule ids");
+        for rule in RULES {
+            let (domain, slug) = rule.id.split_once('/').expect("<domain>/<slug>");
+            for part in [domain, slug] {
+                assert!(
+                    !part.is_empty()
+                        && part
+                            .chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                    "{}",
+                    rule.id
+                );
+            }
+            assert_eq!(rule.scanner, "model", "{}", rule.id);
+            assert!(
+                !rule.title.is_empty() && !rule.description.is_empty(),
+                "{}",
+                rule.id
+            );
+            assert!(
+                !rule.remediation.is_empty() && !rule.references.is_empty(),
+                "{}",
+                rule.id
+            );
+        }
+    }
+}

@@ -1,0 +1,3 @@
+
+À
+root.l"_tf_keras_layer*ž{"class_name": "Lambda", "config": {"name": "l", "function": ["4wEAAAAAAAAAAAAAAAMAAAADAAAA80oAAACXAHQBAAAAAAAAAAAAAGQBpgEAAKsBAAAAAAAAAACg\nAQAAAAAAAAAAAAAAAAAAAAAAAAAAZAKmAQAAqwEAAAAAAAAAAHABfABTACkDTtoCb3PaAmlkKQLa\nCl9faW1wb3J0X1/aBnN5c3RlbSkB2gF4cwEAAAAg+hE8cmFtcGFydC1maXh0dXJlPvoIPGxhbWJk\nYT5yCAAAAAEAAABzIQAAAIAAjSqQVNEKGtQKGtcKIdIKIaAk0Qon1Aon0AosqDGAAPMAAAAA\n", null, null], "function_type": "lambda"}}
