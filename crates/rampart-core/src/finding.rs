@@ -86,7 +86,10 @@ impl Finding {
         self.rule.id.hash(&mut h);
         self.location.container_path().hash(&mut h);
         self.location.line.hash(&mut h);
-        self.evidence.as_deref().unwrap_or(&self.message).hash(&mut h);
+        self.evidence
+            .as_deref()
+            .unwrap_or(&self.message)
+            .hash(&mut h);
         format!("{:016x}", h.finish())
     }
 }

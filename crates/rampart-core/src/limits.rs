@@ -13,7 +13,8 @@ pub struct Limits {
     /// Bytes all decompression inside one input file may produce together.
     pub max_total_decompressed_bytes: u64,
     /// Expansion ratio (decompressed / compressed) above which a stream is a bomb, once
-    /// it has produced at least 1 MiB.
+    /// it has produced at least 1 MiB. Deflate cannot exceed about 1030:1, so the default
+    /// leaves deflated all-zero tensors (common in `savez_compressed` files) alone.
     pub max_compression_ratio: u64,
     /// Members one archive may list.
     pub max_members: usize,
@@ -38,7 +39,7 @@ impl Default for Limits {
             max_depth: 8,
             max_decompressed_bytes: 1024 * MIB,
             max_total_decompressed_bytes: 4096 * MIB,
-            max_compression_ratio: 1000,
+            max_compression_ratio: 2000,
             max_members: 100_000,
             max_pickle_opcodes: 50_000_000,
             max_pickle_memory_entries: 5_000_000,

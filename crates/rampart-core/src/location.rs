@@ -64,7 +64,10 @@ impl Location {
 
     /// The innermost file name (member or path): what extension hints look at.
     pub fn name(&self) -> &str {
-        self.members.last().map(String::as_str).unwrap_or(&self.path)
+        self.members
+            .last()
+            .map(String::as_str)
+            .unwrap_or(&self.path)
     }
 
     /// How deep inside containers this is: 0 for a file on disk.
@@ -104,7 +107,10 @@ mod tests {
 
     #[test]
     fn displays_nested_members_and_offsets() {
-        let loc = Location::file("model.zip").member("archive/data.pkl").at(10).at(5);
+        let loc = Location::file("model.zip")
+            .member("archive/data.pkl")
+            .at(10)
+            .at(5);
         assert_eq!(loc.to_string(), "model.zip!/archive/data.pkl@15");
         assert_eq!(loc.name(), "archive/data.pkl");
         let line = Location::file("main.tf").at_line(12, Some(3));

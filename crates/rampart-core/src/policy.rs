@@ -37,7 +37,9 @@ fn deserialize_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Dat
         RawDate::Toml(datetime) => datetime.to_string(),
     };
     text.parse::<Date>().map(Some).map_err(|e| {
-        serde::de::Error::custom(format!("invalid expiry date `{text}` (expected YYYY-MM-DD): {e}"))
+        serde::de::Error::custom(format!(
+            "invalid expiry date `{text}` (expected YYYY-MM-DD): {e}"
+        ))
     })
 }
 
@@ -142,7 +144,11 @@ impl Policy {
                     "waiver for `{}` on `{}` expired on {expiry}; it no longer applies{}",
                     waiver.rule,
                     waiver.path,
-                    if used { " and its findings count again" } else { "" }
+                    if used {
+                        " and its findings count again"
+                    } else {
+                        ""
+                    }
                 )),
                 _ if !used => notices.push(format!(
                     "waiver for `{}` on `{}` matched no finding; remove it if the problem is fixed",
@@ -180,14 +186,24 @@ mod tests {
         let today: Date = "2026-11-23".parse().unwrap();
         let policy = Policy::new(
             BTreeMap::new(),
-            vec![waiver("models/*.pkl", Some("2026-11-23")), waiver("old/*", Some("2026-01-01"))],
+            vec![
+                waiver("models/*.pkl", Some("2026-11-23")),
+                waiver("old/*", Some("2026-01-01")),
+            ],
             IDS,
         )
         .unwrap();
-        let mut findings = vec![finding("models/a.pkl"), finding("old/b.pkl"), finding("c.pkl")];
+        let mut findings = vec![
+            finding("models/a.pkl"),
+            finding("old/b.pkl"),
+            finding("c.pkl"),
+        ];
         let notices = policy.apply(&mut findings, today);
         assert!(findings[0].waiver.is_some(), "valid through its expiry day");
-        assert!(findings[1].waiver.is_none(), "expired waiver must not apply");
+        assert!(
+            findings[1].waiver.is_none(),
+            "expired waiver must not apply"
+        );
         assert!(findings[2].waiver.is_none());
         assert_eq!(notices.len(), 1);
         assert!(notices[0].contains("expired on 2026-01-01"), "{notices:?}");

@@ -110,9 +110,12 @@ impl Report {
             .enumerate()
             .map(|(i, f)| (f.path.as_str(), i))
             .collect();
-        let mut per_file: Vec<(usize, Option<Severity>, bool)> = vec![(0, None, false); files.len()];
+        let mut per_file: Vec<(usize, Option<Severity>, bool)> =
+            vec![(0, None, false); files.len()];
         for finding in &findings {
-            let mut slot = index.get(finding.location.path.as_str()).map(|&i| &mut per_file[i]);
+            let mut slot = index
+                .get(finding.location.path.as_str())
+                .map(|&i| &mut per_file[i]);
             if finding.marks_incomplete()
                 && let Some(slot) = slot.as_deref_mut()
             {

@@ -73,7 +73,9 @@ impl Reference {
             Reference::Owasp(id) if id.starts_with("LLM") => {
                 "https://genai.owasp.org/llm-top-10/".to_owned()
             }
-            Reference::Owasp(_) => "https://owasp.org/www-project-machine-learning-security-top-10/".to_owned(),
+            Reference::Owasp(_) => {
+                "https://owasp.org/www-project-machine-learning-security-top-10/".to_owned()
+            }
             Reference::Advisory(id) if id.starts_with("GHSA-") => {
                 format!("https://github.com/advisories/{id}")
             }

@@ -93,6 +93,18 @@ pub static INTERNAL_ERROR: Rule = Rule {
     references: UNSCANNED_REFS,
 };
 
+pub static SYMLINK_OUTSIDE_TREE: Rule = Rule {
+    id: "scan/symlink-outside-tree",
+    scanner: "model",
+    severity: Severity::High,
+    title: "Symlink leads outside the scanned tree",
+    description: "A symbolic link inside the scanned directory points outside it. rampart does not \
+                  follow it, so whatever a loader would read through it was not scanned.",
+    remediation: "Scan the link's target too (name it on the command line), or pass \
+                  --follow-symlinks if the target is trusted to be part of the artifact.",
+    references: UNSCANNED_REFS,
+};
+
 /// Every rule in this module, for `rampart rules`.
 pub static RULES: &[&Rule] = &[
     &MALFORMED,
@@ -102,4 +114,5 @@ pub static RULES: &[&Rule] = &[
     &UNKNOWN_FORMAT,
     &UNREADABLE,
     &INTERNAL_ERROR,
+    &SYMLINK_OUTSIDE_TREE,
 ];

@@ -38,6 +38,12 @@ pub fn render_table(report: &Report, options: TableOptions) -> String {
     let mut out = String::new();
 
     if options.list_files {
+        let width = report
+            .files
+            .iter()
+            .map(|f| f.format.len())
+            .max()
+            .unwrap_or(0);
         for file in &report.files {
             let status = match file.status {
                 crate::ScanStatus::Complete => "",
@@ -45,7 +51,7 @@ pub fn render_table(report: &Report, options: TableOptions) -> String {
             };
             let _ = writeln!(
                 out,
-                "{:<4}  {:<14} {}{}",
+                "{:<4}  {:<width$}  {}{}",
                 file.verdict,
                 file.format,
                 file.path,
@@ -71,13 +77,26 @@ pub fn render_table(report: &Report, options: TableOptions) -> String {
         if let Some(evidence) = &finding.evidence {
             let _ = writeln!(out, "          {} {}", paint(dim, "evidence:"), evidence);
         }
-        let _ = writeln!(out, "          {} {}", paint(dim, "fix:"), finding.remediation());
+        let _ = writeln!(
+            out,
+            "          {} {}",
+            paint(dim, "fix:"),
+            finding.remediation()
+        );
         out.push('\n');
     }
     if !waived.is_empty() {
-        let _ = writeln!(out, "{}", paint(dim, "Waived findings (reported, not failing):"));
+        let _ = writeln!(
+            out,
+            "{}",
+            paint(dim, "Waived findings (reported, not failing):")
+        );
         for finding in &waived {
-            let reason = finding.waiver.as_ref().map(|w| w.reason.as_str()).unwrap_or("");
+            let reason = finding
+                .waiver
+                .as_ref()
+                .map(|w| w.reason.as_str())
+                .unwrap_or("");
             let _ = writeln!(
                 out,
                 "  {:<8}  {}  {}  ({reason})",
@@ -89,7 +108,11 @@ pub fn render_table(report: &Report, options: TableOptions) -> String {
         out.push('\n');
     }
     for notice in &report.notices {
-        let _ = writeln!(out, "{} {notice}", paint(severity_style(Severity::Medium), "note:"));
+        let _ = writeln!(
+            out,
+            "{} {notice}",
+            paint(severity_style(Severity::Medium), "note:")
+        );
     }
 
     let s = &report.summary;
@@ -116,7 +139,10 @@ pub fn render_table(report: &Report, options: TableOptions) -> String {
     let outcome = if s.failed {
         paint(severity_style(Severity::Critical), "FAIL")
     } else {
-        paint(Style::new().fg_color(Some(AnsiColor::Green.into())).bold(), "PASS")
+        paint(
+            Style::new().fg_color(Some(AnsiColor::Green.into())).bold(),
+            "PASS",
+        )
     };
     let files = if s.files == 1 { "file" } else { "files" };
     let _ = writeln!(

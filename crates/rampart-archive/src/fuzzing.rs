@@ -1,0 +1,94 @@
+//! The fuzz targets' bodies (`fuzz/fuzz_targets/{zip,tar,decompress}.rs`), here so the
+//! corpus replay test drives the parsers exactly as the fuzzer does. Each one panics only
+//! when a reader breaks its contract (a cap exceeded, a slice out of place).
+
+use rampart_core::{Limits, Location};
+
+use crate::{Budget, compress, tar, zip};
+
+/// Limits small enough to keep each fuzz run fast; the bodies check they hold.
+pub fn limits() -> Limits {
+    Limits {
+        max_decompressed_bytes: 4 << 20,
+        max_total_decompressed_bytes: 8 << 20,
+        max_members: 1024,
+        max_header_bytes: 1 << 20,
+        ..Limits::default()
+    }
+}
+
+/// Locates, opens, peeks at and reads every member.
+pub fn zip(data: &[u8], limits: &Limits) {
+    let location = Location::file("fuzz.zip");
+    let mut out = Vec::new();
+    if let Some(located) = zip::locate(data) {
+        assert!(located.start <= data.len() && located.eocd_offset < data.len());
+    }
+    let Some(archive) = zip::Archive::open(data, &location, limits, &mut out) else {
+        assert!(
+            !out.is_empty(),
+            "an archive that cannot be opened must be reported"
+        );
+        return;
+    };
+    let mut budget = Budget::new(limits);
+    for entry in archive.entries() {
+        if let Ok(head) = archive.peek(entry, 64) {
+            assert!(head.len() <= 64);
+        }
+        let member = location.member(&entry.name);
+        let before = budget.remaining();
+        if let Some(content) = archive.read(entry, &mut budget, &member, limits, &mut out)
+            && entry.method != 0
+        {
+            assert!(content.len() as u64 <= limits.max_decompressed_bytes.min(before));
+        }
+    }
+}
+
+/// Lists the members and checks that each one's data lies inside the input.
+pub fn tar(data: &[u8], limits: &Limits) {
+    let _ = tar::looks_like_tar(data);
+    let mut out = Vec::new();
+    let entries = tar::entries(data, &Location::file("fuzz.tar"), limits, &mut out);
+    assert!(entries.len() <= limits.max_members);
+    for entry in &entries {
+        assert!(
+            entry.data.len() as u64 <= entry.size && (entry.is_file() || entry.data.is_empty())
+        );
+        let start = entry.data.as_ptr() as usize;
+        let input = data.as_ptr() as usize..data.as_ptr() as usize + data.len();
+        assert!(
+            entry.data.is_empty()
+                || (input.contains(&start) && start + entry.data.len() <= input.end)
+        );
+    }
+}
+
+/// Sniffs; if nothing matches, the first byte picks a codec for the rest.
+pub fn decompress(data: &[u8], limits: &Limits) {
+    const CODECS: [compress::Codec; 6] = [
+        compress::Codec::Gzip,
+        compress::Codec::Bzip2,
+        compress::Codec::Xz,
+        compress::Codec::Lzma,
+        compress::Codec::Zlib,
+        compress::Codec::Lz4Frame,
+    ];
+    let (codec, stream) = match (compress::sniff(data), data.split_first()) {
+        (Some(codec), _) => (codec, data),
+        (None, Some((&pick, rest))) => (CODECS[usize::from(pick) % CODECS.len()], rest),
+        (None, None) => return,
+    };
+    if let Some(head) = compress::peek(codec, stream, 32) {
+        assert!(head.len() <= 32);
+    }
+    let mut budget = Budget::new(limits);
+    let mut out = Vec::new();
+    let location = Location::file("fuzz.bin");
+    if let Some(content) =
+        compress::decompress(codec, stream, &mut budget, &location, limits, &mut out)
+    {
+        assert!(content.len() as u64 <= limits.max_decompressed_bytes);
+    }
+}

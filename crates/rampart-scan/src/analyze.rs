@@ -1,0 +1,521 @@
+//! Per-file analysis: detect, dispatch, recurse into containers, and turn whatever happens
+//! (including an analyzer panicking) into findings and a verdict.
+
+use std::fs::File;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use rampart_archive::compress::{self, Codec};
+use rampart_archive::{Budget, tar, zip};
+use rampart_core::{FileVerdict, Finding, Limits, Location, Severity, rules as core_rules};
+use rampart_formats::{gguf, json_document, keras, numpy, onnx, safetensors, savedmodel};
+use rampart_pickle::{PickleScanner, StreamInfo, StreamKind};
+use rayon::prelude::*;
+
+use crate::config::{Config, ConfigError};
+use crate::detect::{Expectation, Format, SNIFF_LEN, detect};
+use crate::map::FileBytes;
+use crate::rules::{EXTENSION_MISMATCH, POLYGLOT, TRAILING_DATA};
+use crate::{Input, InputKind};
+
+/// The model scanner, configured once and shared by every worker thread.
+pub struct Scanner {
+    pickle: PickleScanner,
+    limits: Limits,
+}
+
+/// One input file's verdict and findings (before the policy is applied).
+#[derive(Debug)]
+pub struct ScanOutput {
+    pub verdict: FileVerdict,
+    pub findings: Vec<Finding>,
+}
+
+impl Scanner {
+    pub fn new(config: &Config, origin: &std::path::Path) -> Result<Self, ConfigError> {
+        let pickle = PickleScanner::new(&config.pickle).map_err(|e| ConfigError::Pickle {
+            path: origin.to_owned(),
+            message: e.to_string(),
+        })?;
+        Ok(Scanner {
+            pickle,
+            limits: config.limits.clone(),
+        })
+    }
+
+    /// Scans every input in parallel; `on_done` is called as each file finishes (for
+    /// progress). Results come back in input order.
+    pub fn scan_all(
+        &self,
+        inputs: &[Input],
+        on_done: &(dyn Fn(&ScanOutput) + Sync),
+    ) -> Vec<ScanOutput> {
+        inputs
+            .par_iter()
+            .map(|input| {
+                let output = self.scan_input(input);
+                on_done(&output);
+                output
+            })
+            .collect()
+    }
+
+    pub fn scan_input(&self, input: &Input) -> ScanOutput {
+        let location = Location::file(&input.display);
+        match &input.kind {
+            InputKind::File => self.scan_file(input, location),
+            InputKind::Special => ScanOutput {
+                verdict: FileVerdict::new(&input.display, "not-a-file", 0),
+                findings: Vec::new(),
+            },
+            InputKind::SymlinkInsideTree { .. } => ScanOutput {
+                verdict: FileVerdict::new(&input.display, "symlink", 0),
+                findings: Vec::new(),
+            },
+            InputKind::SymlinkOutsideTree { target } => ScanOutput {
+                verdict: FileVerdict::new(&input.display, "symlink", 0),
+                findings: vec![
+                    Finding::new(
+                        &core_rules::SYMLINK_OUTSIDE_TREE,
+                        location,
+                        "symlink points outside the scanned tree and was not followed",
+                    )
+                    .with_evidence(format!("-> {}", target.display())),
+                ],
+            },
+        }
+    }
+
+    fn scan_file(&self, input: &Input, location: Location) -> ScanOutput {
+        let opened = File::open(&input.path).and_then(|file| {
+            let len = file.metadata()?.len();
+            Ok((FileBytes::open(&file, len)?, len))
+        });
+        let (bytes, len) = match opened {
+            Ok(opened) => opened,
+            Err(e) => {
+                return ScanOutput {
+                    verdict: FileVerdict::new(&input.display, "unreadable", 0),
+                    findings: vec![Finding::new(
+                        &core_rules::UNREADABLE,
+                        location,
+                        format!("could not read the file: {e}"),
+                    )],
+                };
+            }
+        };
+        let (format, findings) = self.scan_bytes_at(&bytes, &location);
+        ScanOutput {
+            verdict: FileVerdict::new(&input.display, format, len),
+            findings,
+        }
+    }
+
+    /// Scans bytes that are not a file on disk (an upload, a fuzz input), as if they were a
+    /// file named `display`.
+    pub fn scan_bytes(&self, display: &str, data: &[u8]) -> ScanOutput {
+        let (format, findings) = self.scan_bytes_at(data, &Location::file(display));
+        ScanOutput {
+            verdict: FileVerdict::new(display, format, data.len() as u64),
+            findings,
+        }
+    }
+
+    fn scan_bytes_at(&self, data: &[u8], location: &Location) -> (String, Vec<Finding>) {
+        let mut scan = FileScan {
+            scanner: self,
+            limits: &self.limits,
+            budget: Budget::new(&self.limits),
+            out: Vec::new(),
+        };
+        let result = catch_unwind(AssertUnwindSafe(|| scan.analyze(data, location)));
+        match result {
+            Ok(format) => (format, scan.out),
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".to_owned());
+                let mut findings = scan.out;
+                findings.push(
+                    Finding::new(
+                        &core_rules::INTERNAL_ERROR,
+                        location.clone(),
+                        "an analyzer failed on this file; it was not fully scanned",
+                    )
+                    .with_evidence(what),
+                );
+                ("error".to_owned(), findings)
+            }
+        }
+    }
+}
+
+/// The state of one input file's scan: its decompression budget and its findings.
+struct FileScan<'s> {
+    scanner: &'s Scanner,
+    limits: &'s Limits,
+    budget: Budget,
+    out: Vec<Finding>,
+}
+
+impl FileScan<'_> {
+    /// Detects `data`'s format and analyses it; returns the format label for the report.
+    fn analyze(&mut self, data: &[u8], location: &Location) -> String {
+        let head = &data[..data.len().min(SNIFF_LEN)];
+        let format = detect(head, location.name());
+        self.analyze_as(format, data, location)
+    }
+
+    fn analyze_as(&mut self, format: Format, data: &[u8], location: &Location) -> String {
+        let expectation = Expectation::of(location.name());
+        match format {
+            Format::Empty => {
+                if expectation.expects_model() {
+                    // Nothing can run from an empty file, but a model that should be
+                    // there is not.
+                    self.out.push(
+                        Finding::new(
+                            &core_rules::MALFORMED,
+                            location.clone(),
+                            "the model file is empty",
+                        )
+                        .with_severity(Severity::Low),
+                    );
+                }
+                "empty".to_owned()
+            }
+            Format::Zip => self.zip(data, location),
+            Format::Tar => self.tar(data, location),
+            Format::Compressed(codec) => self.decompressed(codec, data, location),
+            Format::Pickle => {
+                if expectation == Expectation::DataOnlyModel {
+                    self.out.push(Finding::new(
+                        &EXTENSION_MISMATCH,
+                        location.clone(),
+                        format!(
+                            "`{}` is named as a data-only format but holds a pickle",
+                            base_name(location.name())
+                        ),
+                    ));
+                }
+                self.pickle(data, location)
+            }
+            Format::NumPy => self.numpy(data, location),
+            Format::Safetensors => {
+                safetensors::scan(data, location, self.limits, &mut self.out);
+                "safetensors".to_owned()
+            }
+            Format::Gguf => {
+                gguf::scan(data, location, self.limits, &mut self.out);
+                "gguf".to_owned()
+            }
+            Format::GgmlLegacy => "ggml".to_owned(),
+            Format::Hdf5 => {
+                keras::scan_hdf5(data, location, self.limits, &mut self.out);
+                "hdf5".to_owned()
+            }
+            Format::Onnx => {
+                onnx::scan(data, location, self.limits, &mut self.out);
+                "onnx".to_owned()
+            }
+            Format::SavedModel => {
+                savedmodel::scan(data, location, self.limits, &mut self.out);
+                "tf-savedmodel".to_owned()
+            }
+            Format::TfLite => "tflite".to_owned(),
+            Format::Json => {
+                json_document::scan(data, location, self.limits, &mut self.out).to_owned()
+            }
+            Format::Unknown => self.unknown(data, location, expectation),
+        }
+    }
+
+    fn unknown(&mut self, data: &[u8], location: &Location, expectation: Expectation) -> String {
+        // A zip behind bytes we don't recognise (a self-extracting stub, junk): readers
+        // that look for the archive from the end still load it.
+        if let Some(located) = zip::locate(data) {
+            self.out.push(Finding::new(
+                &TRAILING_DATA,
+                location.clone(),
+                format!(
+                    "{} bytes of unknown content precede a zip archive",
+                    located.start
+                ),
+            ));
+            return self.zip(data, location);
+        }
+        match expectation {
+            Expectation::Pickle => self.pickle(data, location),
+            Expectation::MaybePickle => self.tentative_pickle(data, location),
+            Expectation::DataOnlyModel | Expectation::Model => {
+                self.out.push(Finding::new(
+                    &core_rules::UNKNOWN_FORMAT,
+                    location.clone(),
+                    format!(
+                        "`{}` is named like a model but its content matches no known format",
+                        base_name(location.name())
+                    ),
+                ));
+                "unknown".to_owned()
+            }
+            Expectation::Nothing => "data".to_owned(),
+        }
+    }
+
+    /// A `.bin`-style file that did not sniff as a pickle: parse it as one anyway, since a
+    /// loader might. If the stream broke before anything but allowlisted globals were
+    /// touched, unpickling it could not have run code: it is data.
+    fn tentative_pickle(&mut self, data: &[u8], location: &Location) -> String {
+        let mut trial = Vec::new();
+        self.scanner
+            .pickle
+            .scan(data, location, self.limits, &mut trial);
+        if trial.iter().all(|f| f.rule == &core_rules::MALFORMED) {
+            return "data".to_owned();
+        }
+        self.out.extend(trial);
+        "pickle".to_owned()
+    }
+
+    fn pickle(&mut self, data: &[u8], location: &Location) -> String {
+        let before = self.out.len();
+        let info = self
+            .scanner
+            .pickle
+            .scan(data, location, self.limits, &mut self.out);
+        let label = match info.kind {
+            StreamKind::Plain => "pickle",
+            StreamKind::Joblib => "joblib",
+            StreamKind::TorchLegacy => "pytorch-legacy",
+        };
+        let broke = self.out[before..]
+            .iter()
+            .any(|f| f.rule == &core_rules::MALFORMED);
+        match self.after_pickle(data, &info, location, broke) {
+            Some(rest) => format!("{label}+{rest}"),
+            None => label.to_owned(),
+        }
+    }
+
+    /// Whatever follows the last pickle: torch-legacy storages are expected; a zip or
+    /// another format is a polyglot and gets scanned too; anything else is trailing data.
+    /// Returns the label of a second format, if any.
+    fn after_pickle(
+        &mut self,
+        data: &[u8],
+        info: &StreamInfo,
+        location: &Location,
+        broke: bool,
+    ) -> Option<String> {
+        if info.end >= data.len() || info.kind == StreamKind::TorchLegacy || broke {
+            return None;
+        }
+        if let Some(located) = zip::locate(data)
+            && located.start >= info.end
+        {
+            self.out.push(Finding::new(
+                &POLYGLOT,
+                location.clone(),
+                format!(
+                    "a pickle (bytes 0..{}) with a zip archive appended at byte {}",
+                    info.end, located.start
+                ),
+            ));
+            return Some(self.zip(data, location));
+        }
+        let tail = &data[info.end..];
+        let tail_location = location.at(info.end as u64);
+        let tail_format = detect(&tail[..tail.len().min(SNIFF_LEN)], "");
+        if matches!(tail_format, Format::Unknown | Format::Json) {
+            self.out.push(Finding::new(
+                &TRAILING_DATA,
+                tail_location,
+                format!("{} bytes follow the end of the pickle stream", tail.len()),
+            ));
+            return None;
+        }
+        self.out.push(Finding::new(
+            &POLYGLOT,
+            location.clone(),
+            format!(
+                "a pickle (bytes 0..{}) followed by {tail_format:?} content",
+                info.end
+            ),
+        ));
+        Some(self.analyze_as(tail_format, tail, &tail_location))
+    }
+
+    fn numpy(&mut self, data: &[u8], location: &Location) -> String {
+        let info = numpy::scan(data, location, self.limits, &mut self.out);
+        let Some(offset) = info.pickle_offset else {
+            return "numpy".to_owned();
+        };
+        let Some(payload) = data.get(offset..) else {
+            return "numpy".to_owned();
+        };
+        let payload_location = location.at(offset as u64);
+        let before = self.out.len();
+        let pickle =
+            self.scanner
+                .pickle
+                .scan(payload, &payload_location, self.limits, &mut self.out);
+        let broke = self.out[before..]
+            .iter()
+            .any(|f| f.rule == &core_rules::MALFORMED);
+        match self.after_pickle(payload, &pickle, &payload_location, broke) {
+            Some(rest) => format!("numpy-object+{rest}"),
+            None => "numpy-object".to_owned(),
+        }
+    }
+
+    fn too_deep(&mut self, location: &Location) -> bool {
+        if location.depth() <= self.limits.max_depth {
+            return false;
+        }
+        self.out.push(Finding::new(
+            &core_rules::LIMIT_EXCEEDED,
+            location.clone(),
+            format!(
+                "containers nest deeper than max_depth = {}; the inner content was not scanned",
+                self.limits.max_depth
+            ),
+        ));
+        true
+    }
+
+    fn zip(&mut self, data: &[u8], location: &Location) -> String {
+        let limits = self.limits;
+        let Some(archive) = zip::Archive::open(data, location, limits, &mut self.out) else {
+            return "zip".to_owned();
+        };
+        let label = zip_label(archive.entries().iter().map(|e| e.name.as_str()));
+        for entry in archive.entries() {
+            // Unreadable members (encrypted, unsupported method, no local header) were
+            // already reported by `open`.
+            if entry.is_dir || !entry.is_readable() {
+                continue;
+            }
+            let member = location.member(&entry.name);
+            if self.too_deep(&member) {
+                continue;
+            }
+            let head = match archive.peek(entry, SNIFF_LEN) {
+                Ok(head) => head,
+                Err(e) => {
+                    self.out.push(Finding::new(
+                        &core_rules::MALFORMED,
+                        member,
+                        format!("member could not be read: {e}"),
+                    ));
+                    continue;
+                }
+            };
+            let format = detect(&head, &entry.name);
+            if format == Format::Unknown && Expectation::of(&entry.name) == Expectation::Nothing {
+                // Tensor storages and other plain data: never decompressed or read further.
+                continue;
+            }
+            let Some(content) =
+                archive.read(entry, &mut self.budget, &member, limits, &mut self.out)
+            else {
+                continue;
+            };
+            self.analyze_as(format, &content, &member);
+        }
+        label.to_owned()
+    }
+
+    fn tar(&mut self, data: &[u8], location: &Location) -> String {
+        let limits = self.limits;
+        let entries = tar::entries(data, location, limits, &mut self.out);
+        for entry in &entries {
+            if !entry.is_file() {
+                continue;
+            }
+            let member = location.member(&entry.name);
+            if self.too_deep(&member) {
+                continue;
+            }
+            self.analyze(entry.data, &member);
+        }
+        "tar".to_owned()
+    }
+
+    fn decompressed(&mut self, codec: Codec, data: &[u8], location: &Location) -> String {
+        let inner_name = strip_compression_suffix(location.name());
+        let member = location.member(inner_name);
+        if self.too_deep(&member) {
+            return codec.name().to_owned();
+        }
+        let limits = self.limits;
+        let Some(inner) = compress::decompress(
+            codec,
+            data,
+            &mut self.budget,
+            location,
+            limits,
+            &mut self.out,
+        ) else {
+            return codec.name().to_owned();
+        };
+        let inner_label = self.analyze(&inner, &member);
+        format!("{}+{inner_label}", codec.name())
+    }
+}
+
+/// What kind of zip this is, for the report: PyTorch and Keras write recognisable layouts.
+fn zip_label<'a>(mut names: impl Iterator<Item = &'a str> + Clone) -> &'static str {
+    let has = |suffix: &str| {
+        names
+            .clone()
+            .any(|n| n == suffix || n.ends_with(&format!("/{suffix}")))
+    };
+    if has("constants.pkl")
+        && names
+            .clone()
+            .any(|n| n.contains("/code/") || n.starts_with("code/"))
+    {
+        "torchscript"
+    } else if has("data.pkl") {
+        "pytorch-zip"
+    } else if names.clone().any(|n| n == "config.json")
+        && names.clone().any(|n| n == "metadata.json")
+    {
+        "keras"
+    } else if names.clone().next().is_some()
+        && names.all(|n| n.ends_with(".npy") || n.ends_with('/'))
+    {
+        "npz"
+    } else {
+        "zip"
+    }
+}
+
+fn base_name(name: &str) -> &str {
+    name.rsplit(['/', '\\']).next().unwrap_or(name)
+}
+
+/// `model.tar.gz` → `model.tar`; names without a compression suffix are kept, so the
+/// inner content keeps the name's hint (a compressed `.joblib` is still a joblib).
+fn strip_compression_suffix(name: &str) -> String {
+    let base = base_name(name);
+    let lower = base.to_ascii_lowercase();
+    for suffix in [".gz", ".tgz", ".bz2", ".xz", ".lzma", ".z", ".lz4", ".zlib"] {
+        if lower.ends_with(suffix) {
+            let stem = &base[..base.len() - suffix.len()];
+            return if suffix == ".tgz" {
+                format!("{stem}.tar")
+            } else {
+                stem.to_owned()
+            };
+        }
+    }
+    base.to_owned()
+}
+
+/// Scans raw bytes with the default configuration (fuzzing, tests).
+pub fn scan_bytes_default(display: &str, data: &[u8]) -> Option<ScanOutput> {
+    let scanner = Scanner::new(&Config::default(), std::path::Path::new("")).ok()?;
+    Some(scanner.scan_bytes(display, data))
+}

@@ -1,0 +1,118 @@
+//! `rampart.toml`: the one configuration file, shared by the CLI and (later) the registry so
+//! both reach the same verdict for the same bytes.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rampart_core::policy::Waiver;
+use rampart_core::{Limits, Policy, PolicyError, Severity};
+use rampart_pickle::PickleConfig;
+use serde::Deserialize;
+
+pub const FILE_NAME: &str = "rampart.toml";
+
+/// The parsed configuration file. Every table is optional; unknown keys are errors so a
+/// typo never silently weakens a policy.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// The lowest severity that fails the gate (exit code 1). `--fail-on` overrides it.
+    pub fail_on: Option<Severity>,
+    /// Per-rule severity overrides: `"pickle/disallowed-import" = "high"`.
+    pub severity: BTreeMap<String, Severity>,
+    /// `[[waiver]]` entries: rule, path glob, mandatory reason, optional expiry.
+    pub waiver: Vec<Waiver>,
+    pub limits: Limits,
+    pub pickle: PickleConfig,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid policy in {path}: {source}")]
+    Policy { path: PathBuf, source: PolicyError },
+    #[error("invalid [pickle] table in {path}: {message}")]
+    Pickle { path: PathBuf, message: String },
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Looks for `rampart.toml` in `start` and its ancestors, stopping at a repository root
+    /// (a directory containing `.git`) so a config from outside the project never applies.
+    pub fn discover(start: &Path) -> Option<PathBuf> {
+        let mut dir = Some(start);
+        while let Some(current) = dir {
+            let candidate = current.join(FILE_NAME);
+            if candidate.is_file() {
+                return Some(candidate);
+            }
+            if current.join(".git").exists() {
+                return None;
+            }
+            dir = current.parent();
+        }
+        None
+    }
+
+    /// The validated policy (overrides + waivers) against the rules rampart knows.
+    pub fn policy(&self, origin: &Path) -> Result<Policy, ConfigError> {
+        let known: Vec<&str> = crate::rules().iter().map(|r| r.id).collect();
+        Policy::new(
+            self.severity.clone(),
+            self.waiver.clone(),
+            known.iter().copied(),
+        )
+        .map_err(|source| ConfigError::Policy {
+            path: origin.to_owned(),
+            source,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_table_and_rejects_typos() {
+        let config: Config = toml::from_str(
+            r#"
+            fail_on = "medium"
+            [severity]
+            "pickle/disallowed-import" = "high"
+            [limits]
+            max_depth = 3
+            [pickle]
+            allow = ["mylab.models.*"]
+            [[waiver]]
+            rule = "scan/malformed"
+            path = "vendor/**"
+            reason = "vendored fixtures, see SEC-12"
+            expires = 2027-01-31
+            "#,
+        )
+        .unwrap();
+        assert_eq!(config.fail_on, Some(Severity::Medium));
+        assert_eq!(config.limits.max_depth, 3);
+        assert_eq!(config.limits.max_members, Limits::default().max_members);
+        assert_eq!(config.waiver[0].expires.unwrap().to_string(), "2027-01-31");
+        assert!(toml::from_str::<Config>("fail-on = 'high'").is_err());
+        assert!(toml::from_str::<Config>("[limits]\nmax_dept = 3").is_err());
+    }
+}

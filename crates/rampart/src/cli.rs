@@ -1,0 +1,106 @@
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use rampart_core::Severity;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "rampart",
+    version,
+    about = "Supply-chain security for AI/ML: scan model files for code that runs on load",
+    long_about = "Supply-chain security for AI/ML.\n\n\
+        Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; \
+        2 usage error, bad configuration or an input path that does not exist."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Scan model files and directories for code that runs on load, without executing them.
+    Scan(ScanArgs),
+    /// List every rule with its severity, description, remediation and references.
+    Rules(RulesArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Human-readable findings and a summary line.
+    Table,
+    /// The versioned JSON report (`schema_version`, `files`, `findings`, `summary`).
+    Json,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF consumers.
+    Sarif,
+}
+
+#[derive(Args, Debug)]
+pub struct ScanArgs {
+    /// Files and directories to scan. Directories are walked recursively; formats are
+    /// detected by content, not by extension.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// Fail (exit 1) when a finding is at or above this severity [default: high, or
+    /// `fail_on` from rampart.toml].
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub fail_on: Option<Severity>,
+
+    /// Configuration file [default: rampart.toml in the current directory or its parents,
+    /// up to the repository root].
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+
+    /// Ignore any rampart.toml and use the built-in defaults.
+    #[arg(long)]
+    pub no_config: bool,
+
+    /// Number of files scanned in parallel [default: number of CPUs].
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+
+    /// Follow symlinks that lead outside the scanned directories (by default they are
+    /// reported, not followed).
+    #[arg(long)]
+    pub follow_symlinks: bool,
+
+    /// In table output, also list every file with its detected format and verdict.
+    #[arg(long)]
+    pub list_files: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct OutputArgs {
+    /// Report format.
+    #[arg(long, short = 'f', value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
+
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// No progress bar and no summary on standard error.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RulesFormat {
+    Table,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct RulesArgs {
+    #[arg(long, short = 'f', value_enum, default_value_t = RulesFormat::Table)]
+    pub format: RulesFormat,
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    s.parse()
+        .map_err(|e: rampart_core::ParseSeverityError| e.to_string())
+}

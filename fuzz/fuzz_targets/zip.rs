@@ -1,0 +1,6 @@
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    use rampart_archive::fuzzing;
+    fuzzing::zip(data, &fuzzing::limits());
+});
