@@ -7,7 +7,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use rampart_archive::compress::{self, Codec};
 use rampart_archive::{Budget, tar, zip};
 use rampart_core::{FileVerdict, Finding, Limits, Location, Severity, rules as core_rules};
-use rampart_formats::{gguf, json_document, keras, numpy, onnx, safetensors, savedmodel};
+use rampart_formats::{
+    chat_template, gguf, json_document, keras, numpy, onnx, safetensors, savedmodel,
+};
 use rampart_pickle::{PickleScanner, StreamInfo, StreamKind};
 use rayon::prelude::*;
 
@@ -226,6 +228,17 @@ impl FileScan<'_> {
             Format::TfLite => "tflite".to_owned(),
             Format::Json => {
                 json_document::scan(data, location, self.limits, &mut self.out).to_owned()
+            }
+            Format::ChatTemplate => {
+                match std::str::from_utf8(data) {
+                    Ok(template) => chat_template::scan_template(template, location, &mut self.out),
+                    Err(e) => self.out.push(Finding::new(
+                        &core_rules::MALFORMED,
+                        location.at(e.valid_up_to() as u64),
+                        "the chat template is not valid UTF-8, so it could not be checked",
+                    )),
+                }
+                "chat-template".to_owned()
             }
             Format::Unknown => self.unknown(data, location, expectation),
         }

@@ -26,6 +26,9 @@ pub enum Format {
     SavedModel,
     TfLite,
     Json,
+    /// A standalone Jinja chat template (`chat_template.jinja`, as transformers >= 4.43
+    /// saves it next to the tokenizer).
+    ChatTemplate,
     Unknown,
 }
 
@@ -116,6 +119,9 @@ pub fn detect(head: &[u8], name: &str) -> Format {
         return Format::GgmlLegacy;
     }
     let lower = name.to_ascii_lowercase();
+    if lower.ends_with(".jinja") || lower.ends_with(".jinja2") || lower.ends_with(".j2") {
+        return Format::ChatTemplate;
+    }
     if lower.ends_with(".onnx") || onnx::looks_like_onnx(head) {
         return Format::Onnx;
     }
@@ -156,6 +162,10 @@ mod tests {
         assert_eq!(detect(b"hello world", "README"), Format::Unknown);
         assert_eq!(detect(b"", "a.pt"), Format::Empty);
         assert_eq!(detect(b"lmggrest", "ggml-model.bin"), Format::GgmlLegacy);
+        assert_eq!(
+            detect(b"{% for m in messages %}", "chat_template.jinja"),
+            Format::ChatTemplate
+        );
     }
 
     #[test]

@@ -382,3 +382,100 @@ mod rules_command {
             .stdout(predicate::str::contains("Fix: "));
     }
 }
+
+/// Every fixture corpus in the workspace through the binary: each benign fixture (a
+/// `benign` directory or a `benign*` file name) passes with no finding, each malicious one
+/// (a `malicious` directory) fails the default gate.
+mod fixture_corpora {
+    use super::*;
+
+    fn fixtures(class: &str) -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        let crates = repo_root().join("crates");
+        for krate in std::fs::read_dir(&crates).unwrap().flatten() {
+            let root = krate.path().join("tests/fixtures");
+            collect(&root, class, false, &mut found);
+        }
+        found.sort();
+        found
+    }
+
+    fn collect(dir: &Path, class: &str, inside: bool, found: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if path.is_dir() {
+                collect(&path, class, inside || name == class, found);
+            } else if (inside || name.starts_with(class))
+                && !name.ends_with(".md")
+                && !name.ends_with(".py")
+                && !name.ends_with(".onnx.data")
+            {
+                found.push(path);
+            }
+        }
+    }
+
+    fn verdicts(files: &[PathBuf]) -> Vec<Value> {
+        let output = rampart()
+            .args(["scan", "--no-config", "--format", "json"])
+            .args(files)
+            .output()
+            .unwrap();
+        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let findings = report["findings"].as_array().unwrap().clone();
+        report["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|file| {
+                let own: Vec<&Value> = findings
+                    .iter()
+                    .filter(|f| f["location"]["path"] == file["path"])
+                    .map(|f| &f["message"])
+                    .collect();
+                serde_json::json!({ "path": file["path"], "verdict": file["verdict"],
+                                    "findings": file["findings"], "messages": own })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_benign_fixture_is_clean() {
+        let files = fixtures("benign");
+        assert!(
+            files.len() > 150,
+            "only {} benign fixtures found",
+            files.len()
+        );
+        let dirty: Vec<Value> = verdicts(&files)
+            .into_iter()
+            .filter(|v| v["findings"] != 0)
+            .collect();
+        assert!(
+            dirty.is_empty(),
+            "benign fixtures with findings: {dirty:#?}"
+        );
+    }
+
+    #[test]
+    fn every_malicious_fixture_fails() {
+        let files = fixtures("malicious");
+        assert!(
+            files.len() > 40,
+            "only {} malicious fixtures found",
+            files.len()
+        );
+        let missed: Vec<Value> = verdicts(&files)
+            .into_iter()
+            .filter(|v| v["verdict"] != "fail")
+            .collect();
+        assert!(
+            missed.is_empty(),
+            "malicious fixtures that pass: {missed:#?}"
+        );
+    }
+}
