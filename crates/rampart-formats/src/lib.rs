@@ -18,3 +18,4 @@ pub mod protobuf;
 pub mod rules;
 pub mod safetensors;
 pub mod savedmodel;
+pub mod torchscript;

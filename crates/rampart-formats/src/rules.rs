@@ -4,6 +4,8 @@
 use rampart_core::Rule;
 
 pub static RULES: &[&Rule] = &[
+    &crate::torchscript::TORCHSCRIPT_FILE_ACCESS,
+    &crate::torchscript::TORCHSCRIPT_CUSTOM_OPERATOR,
     &crate::onnx::ONNX_EXTERNAL_DATA_TRAVERSAL,
     &crate::onnx::ONNX_CUSTOM_OPERATOR_DOMAIN,
     &crate::savedmodel::SAVEDMODEL_PYTHON_OP,

@@ -8,7 +8,7 @@ use rampart_archive::compress::{self, Codec};
 use rampart_archive::{Budget, tar, zip};
 use rampart_core::{FileVerdict, Finding, Limits, Location, Severity, rules as core_rules};
 use rampart_formats::{
-    chat_template, gguf, json_document, keras, numpy, onnx, safetensors, savedmodel,
+    chat_template, gguf, json_document, keras, numpy, onnx, safetensors, savedmodel, torchscript,
 };
 use rampart_pickle::{PickleScanner, StreamInfo, StreamKind};
 use rayon::prelude::*;
@@ -424,6 +424,14 @@ impl FileScan<'_> {
                     continue;
                 }
             };
+            if torchscript::is_code_member(&entry.name) {
+                if let Some(source) =
+                    archive.read(entry, &mut self.budget, &member, limits, &mut self.out)
+                {
+                    torchscript::scan_code(&source, &member, &mut self.out);
+                }
+                continue;
+            }
             let format = detect(&head, &entry.name);
             if format == Format::Unknown && Expectation::of(&entry.name) == Expectation::Nothing {
                 // Tensor storages and other plain data: never decompressed or read further.
