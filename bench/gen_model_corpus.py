@@ -850,11 +850,14 @@ def gguf_bytes(rng: np.random.Generator, template: str | None, n_tensors=3, widt
 # --------------------------------------------------------------------------------------------
 
 def onnx_mlp(rng: np.random.Generator, width: int, *, external: dict | None = None,
-             custom_domain: str | None = None, ms_domain=False):
+             custom_domain: str | None = None, ms_domain=False, first_weight_bytes: bytes | None = None):
     import onnx
     from onnx import TensorProto, helper, numpy_helper
     hidden = width * 2
-    w1 = numpy_helper.from_array(rng.standard_normal((width, hidden)).astype(np.float32), "fc1.weight")
+    w1_values = rng.standard_normal((width, hidden)).astype(np.float32)
+    if first_weight_bytes is not None:
+        w1_values[0, 0] = np.frombuffer(first_weight_bytes, dtype="<f4")[0]
+    w1 = numpy_helper.from_array(w1_values, "fc1.weight")
     b1 = numpy_helper.from_array(rng.standard_normal(hidden).astype(np.float32), "fc1.bias")
     w2 = numpy_helper.from_array(rng.standard_normal((hidden, 3)).astype(np.float32), "fc2.weight")
     b2 = numpy_helper.from_array(rng.standard_normal(3).astype(np.float32), "fc2.bias")
@@ -1102,6 +1105,13 @@ def gen_benign(c: Corpus, d: str, i: int, seed: int):
     c.benign(f"{d}/torch/model_params.ckpt",
              torch_save_bytes({"state_dict": make_state_dict(rng, parameters=True), "hparams": {"lr": 3e-4}},
                               "archive", "2.5"), "torch-parameters", "pytorch-zip")
+    # An int64 step counter of 128 + 256k (k = 2..5) is stored as bytes 80 0k 00..: a storage member that
+    # starts like a pickle PROTO opcode. torch never unpickles data/N members.
+    counter = collections.OrderedDict(make_state_dict(rng, width=4, metadata=False))
+    counter["num_batches_tracked"] = FakeTensor(
+        FakeStorage("LongStorage", np.array([128 + 256 * (2 + i % 4)], dtype=np.int64)), ())
+    c.benign(f"{d}/torch/bn_counter.pt", torch_save_bytes(counter, "archive", "2.5"),
+             "torch-int64-storage-starting-like-pickle", "pytorch-zip")
     c.benign(f"{d}/torch/legacy_model.pt", torch_legacy_bytes(make_state_dict(rng, metadata=False), prng),
              "torch-legacy", "pytorch-legacy")
 
@@ -1145,6 +1155,12 @@ def gen_benign(c: Corpus, d: str, i: int, seed: int):
     model, blob = onnx_mlp(rng, width, external={"location": "mlp_ext.onnx.data", "align": True})
     c.benign(f"{d}/onnx/mlp_ext.onnx", model, "onnx-external-data-relative", "onnx")
     c.benign(f"{d}/onnx/mlp_ext.onnx.data", blob, "onnx-external-data-blob", "data")
+    # raw float32 weights whose first value (0.2910 / 0.1553) happens to start with the bytes of a
+    # pickle PROTO+FRAME or a SHORT_BINSTRING opcode: still just numbers
+    start = [b"\x80\x04\x95\x3e", b"U\x1f\x1f\x3e"][i % 2]
+    model, blob = onnx_mlp(rng, width, external={"location": "mlp_ext2.onnx.data"}, first_weight_bytes=start)
+    c.benign(f"{d}/onnx/mlp_ext2.onnx", model, "onnx-external-data-relative", "onnx")
+    c.benign(f"{d}/onnx/mlp_ext2.onnx.data", blob, "onnx-external-data-blob-pickle-like-start", "data")
     c.benign(f"{d}/onnx/mlp_ort_contrib.onnx", onnx_mlp(rng, width, ms_domain=True)[0],
              "onnx-com-microsoft-contrib-op", "onnx")
 

@@ -20,6 +20,7 @@ LARGE_MB=200
 KEEP=0
 TOOLS="picklescan modelscan modelaudit rampart"
 OUT=""
+RAMPART_SRC="${RAMPART_SRC:-${RAMPART:+binary $RAMPART}}"
 
 usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
@@ -90,6 +91,7 @@ if [[ " $TOOLS " == *" rampart "* ]]; then
     log "building rampart (cargo build --release -p rampart)"
     if (cd "$ROOT" && cargo build --release -p rampart >"$WORK/cargo.log" 2>&1); then
       RAMPART="$ROOT/target/release/rampart"
+      RAMPART_SRC="release build of $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')$(cd "$ROOT" && git diff --quiet HEAD 2>/dev/null || echo ' plus uncommitted changes')"
     else
       log "cargo build failed (see below); rampart is left out of this run"
       tail -20 "$WORK/cargo.log" >&2
@@ -129,28 +131,31 @@ run_tool() {
   raw="$WORK/$tag.raw"
   mapfile -t cmd < <(tool_cmd "$tool" "$dir" "$raw")
   log "running $tool on $(basename "$dir") ..."
+  local t0 t1
   set +e
+  t0=$(date +%s%N)
   if [ -x /usr/bin/time ]; then
     /usr/bin/time -v -o "$WORK/$tag.time" "${cmd[@]}" >"$WORK/$tag.stdout" 2>"$WORK/$tag.stderr"
   else
-    local t0 t1; t0=$(date +%s.%N)
     "${cmd[@]}" >"$WORK/$tag.stdout" 2>"$WORK/$tag.stderr"
-    rc=$?; t1=$(date +%s.%N)
-    echo "Elapsed (wall clock) time (h:mm:ss or m:ss): 0:$(echo "$t1 - $t0" | bc)" >"$WORK/$tag.time"
-    ( exit $rc )
   fi
   rc=$?
+  t1=$(date +%s%N)
   set -e
   echo "$rc" >"$WORK/$tag.rc"
+  # GNU time prints wall time in 10 ms steps; rampart needs better
+  awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f\n", (b - a) / 1e9}' >"$WORK/$tag.wall"
   # picklescan only prints; its log is its report
   if [ "$tool" = picklescan ]; then cat "$WORK/$tag.stdout" "$WORK/$tag.stderr" >"$raw"; fi
   log "  $tool exit $rc, $(wall_of "$tag") s"
 }
 
-wall_of() { # seconds from GNU time's "h:mm:ss" / "m:ss.ss"
-  awk -F': ' '/Elapsed \(wall clock\)/{n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; printf "%.2f", s}' "$WORK/$1.time"
+wall_of() { cat "$WORK/$1.wall"; }
+peak_of() { # MB from GNU time's max RSS, or null
+  local v=""
+  [ -f "$WORK/$1.time" ] && v="$(awk -F': ' '/Maximum resident set size/{printf "%.1f", $2/1024}' "$WORK/$1.time")"
+  echo "${v:-null}"
 }
-peak_of() { awk -F': ' '/Maximum resident set size/{printf "%.1f", $2/1024}' "$WORK/$1.time"; }
 
 # Warm-up: first runs after an install compile .pyc files; do not time that.
 WARM="$WORK/warmup"; mkdir -p "$WARM"
@@ -172,7 +177,7 @@ if [ "$LARGE" = 0 ]; then
       --labels "$LABELS" -o "$WORK/$tool.verdicts.json"
     [ $first = 1 ] || echo "," >>"$RUNS"; first=0
     printf '{"tool": "%s", "version": "%s", "wall_s": %s, "peak_mb": %s, "exit_code": %s, "verdicts": "%s"}\n' \
-      "$tool" "$(tool_version "$tool")" "$(wall_of "$tool")" "$(peak_of "$tool" || echo null)" \
+      "$tool" "$(tool_version "$tool")" "$(wall_of "$tool")" "$(peak_of "$tool")" \
       "$(cat "$WORK/$tool.rc")" "$WORK/$tool.verdicts.json" >>"$RUNS"
   done
   echo "]" >>"$RUNS"
@@ -182,7 +187,8 @@ if [ "$LARGE" = 0 ]; then
     --title "rampart scan benchmark" \
     --meta "date: $DATE" --meta "machine: $MACHINE" \
     --meta "command: bench/scan_bench.sh --copies $COPIES --seed $SEED" \
-    --meta "each tool scans the whole corpus directory once; wall time and peak RSS from /usr/bin/time -v, after one warm-up run"
+    --meta "rampart: ${RAMPART_SRC:-not run}" \
+    --meta "each tool scans the whole corpus directory once, after one warm-up run; wall time from the shell (ns clock), peak RSS from /usr/bin/time -v"
   log "report written to $OUT"
 else
   OUT="${OUT:-$HERE/results/scan-large.md}"
@@ -193,6 +199,7 @@ else
     echo "- date: $DATE"
     echo "- machine: $MACHINE"
     echo "- command: bench/scan_bench.sh --large --large-mb $LARGE_MB"
+    echo "- rampart: ${RAMPART_SRC:-not run}"
     echo "- each directory holds the same four benign files (torch zip checkpoint, safetensors, .npy,"
     echo "  legacy torch .bin); \`small/\` at 1 MB each, \`large/\` at ${LARGE_MB} MB each (legacy: half)."
     echo "- $(du -sh "$CORPUS/small" | cut -f1) in small/, $(du -sh "$CORPUS/large" | cut -f1) in large/"
@@ -205,6 +212,7 @@ else
     run_tool "$tool" "$CORPUS/large" "$tool-large"
     s="$(wall_of "$tool-small")"; l="$(wall_of "$tool-large")"
     ratio="$(awk -v s="$s" -v l="$l" 'BEGIN{ if (s > 0) printf "%.1fx", l/s; else print "-" }')"
+    # the large files are benign: exit code 0 means no false alarm
     echo "| $tool | $(tool_version "$tool") | $s | $l | $ratio | $(peak_of "$tool-small") | $(peak_of "$tool-large") | $(cat "$WORK/$tool-large.rc") |" >>"$OUT"
   done
   cat "$OUT"

@@ -120,7 +120,7 @@ def verdicts_picklescan(raw, mapper, labels):
         elif rel in scanned:
             out[rel] = {"status": "clean", "detail": "; ".join(notes[rel])[:200]}
         else:
-            out[rel] = {"status": "error" if crashed else "skipped",
+            out[rel] = {"status": "error" if crashed else "skipped", "scanned": False,
                         "detail": "never reached: picklescan aborted the run" if crashed else "extension not scanned"}
     return out
 
@@ -287,7 +287,7 @@ def summarize(verdicts, labels):
         kind = "mal" if lab["malicious"] else "ben"
         s[f"{kind}_total"] += 1
         s[f"{kind}_{st}"] += 1
-        if st != "skipped":
+        if verdicts.get(rel, {}).get("scanned", st != "skipped"):
             s["scanned"] += 1
     return s
 
@@ -322,8 +322,9 @@ def cmd_report(args):
         fp, err_b = s["ben_flagged"], s["ben_error"]
         ratio = "-"
         if rampart and r.get("wall_s") and rampart["wall_s"] > 0:
-            ratio = f"{r['wall_s'] / rampart['wall_s']:.1f}x"
-        wall = f"{r['wall_s']:.2f}" if r.get("wall_s") is not None else "-"
+            x = r["wall_s"] / rampart["wall_s"]
+            ratio = f"{x:.0f}x" if x >= 100 else f"{x:.1f}x"
+        wall = f"{r['wall_s']:.3f}" if r.get("wall_s") is not None else "-"
         peak = f"{r['peak_mb']:.0f}" if r.get("peak_mb") else "-"
         w(f"| {r['tool']} | {r.get('version', '?')} | {wall} | {peak} | {r.get('exit_code', '-')} "
           f"| {s['scanned']}/{len(labels)} | {tp}/{n_mal} ({pct(tp, n_mal)}) | {tp + err_m}/{n_mal} ({pct(tp + err_m, n_mal)}) "
@@ -368,17 +369,21 @@ def cmd_report(args):
         w(f"| {cat} | {t} | {len(rels)} | " + " | ".join(cells) + " |")
     w("")
     # benign false positives
-    w("## Benign files flagged or errored\n")
-    w("| tool | file | technique | status | detail |")
-    w("|---|---|---|---|---|")
+    w("## Benign files flagged or errored (grouped by technique; one example each)\n")
+    w("| tool | technique | status | n | example file | example detail |")
+    w("|---|---|---|---:|---|---|")
     for r in runs:
-        for rel, lab in sorted(labels.items()):
+        groups = collections.OrderedDict()
+        for rel, lab in sorted(labels.items(), key=lambda kv: (kv[1]["technique"], kv[0])):
             if lab["malicious"]:
                 continue
             v = r["v"].get(rel, {"status": "skipped"})
             if v["status"] in ("flagged", "error"):
-                detail = v.get("detail", "").replace("|", "/").replace("\n", " ")[:160]
-                w(f"| {r['tool']} | `{rel}` | {lab['technique']} | {v['status']} | {detail} |")
+                groups.setdefault((lab["technique"], v["status"]), []).append((rel, v))
+        for (technique, status), items in groups.items():
+            rel, v = items[0]
+            detail = v.get("detail", "").replace("|", "/").replace("\n", " ")[:200]
+            w(f"| {r['tool']} | {technique} | {status} | {len(items)} | `{rel}` | {detail} |")
     w("")
     if rampart:
         w("## rampart: every malicious file not flagged\n")

@@ -668,9 +668,22 @@ fn sniffing_accepts_pickles_and_rejects_text() {
         b"\x89PNG\r\n\x1a\n",
         b"PK\x03\x04",
         b"c",
+        // An int64 tensor storage holding 640 starts with PROTO 2.
+        b"\x80\x02\x00\x00\x00\x00\x00\x00",
+        b"\x80\x04\xff\xfe",
     ] {
         assert!(!looks_like_pickle(text), "{text:?}");
     }
+    // Raw weights whose bytes happen to spell opcodes, then an INST whose "text line" is
+    // binary running past the sniffed prefix.
+    let mut weights = vec![b'N'; 33];
+    weights.push(b'i');
+    weights.extend((0..4096u32).map(|i| (i % 31) as u8));
+    assert!(!looks_like_pickle(&weights[..4096]));
+    // The same cut-off line holding text is a plausible long protocol-0 pickle.
+    let mut long_text = b"(dp0\nVa".to_vec();
+    long_text.resize(4096, b'x');
+    assert!(looks_like_pickle(&long_text));
 }
 
 /// A 100 MB pickle of literals must scan in well under a second (release build):

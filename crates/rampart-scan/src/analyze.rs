@@ -403,6 +403,7 @@ impl FileScan<'_> {
             return "zip".to_owned();
         };
         let label = zip_label(archive.entries().iter().map(|e| e.name.as_str()));
+        let is_torch_zip = matches!(label, "pytorch-zip" | "torchscript");
         for entry in archive.entries() {
             // Unreadable members (encrypted, unsupported method, no local header) were
             // already reported by `open`.
@@ -424,6 +425,11 @@ impl FileScan<'_> {
                     continue;
                 }
             };
+            if is_torch_zip && is_torch_storage(&entry.name) {
+                // Raw tensor bytes: torch reads them with a plain read, never unpickles
+                // them, so they are not sniffed (some start like a pickle by chance).
+                continue;
+            }
             if torchscript::is_code_member(&entry.name) {
                 if let Some(source) =
                     archive.read(entry, &mut self.budget, &member, limits, &mut self.out)
@@ -483,6 +489,13 @@ impl FileScan<'_> {
         let inner_label = self.analyze(&inner, &member);
         format!("{}+{inner_label}", codec.name())
     }
+}
+
+/// `archive/data/0`: a tensor storage member of a PyTorch zip.
+fn is_torch_storage(name: &str) -> bool {
+    let mut parts = name.rsplit('/');
+    let key = parts.next().unwrap_or_default();
+    !key.is_empty() && key.bytes().all(|b| b.is_ascii_digit()) && parts.next() == Some("data")
 }
 
 /// What kind of zip this is, for the report: PyTorch and Keras write recognisable layouts.
