@@ -22,7 +22,7 @@ TOOLS="picklescan modelscan modelaudit rampart"
 OUT=""
 RAMPART_SRC="${RAMPART_SRC:-${RAMPART:+binary $RAMPART}}"
 
-usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --copies) COPIES="$2"; shift 2 ;;

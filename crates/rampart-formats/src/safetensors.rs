@@ -73,12 +73,13 @@ pub static SAFETENSORS_TENSOR_LAYOUT: Rule = Rule {
 pub static SAFETENSORS_UNACCOUNTED_BYTES: Rule = Rule {
     id: "safetensors/unaccounted-bytes",
     scanner: "model",
-    severity: Severity::Medium,
+    severity: Severity::High,
     title: "safetensors data buffer holds bytes no tensor accounts for",
     description: "Bytes of the data buffer lie between tensors or after the last one. The official \
-                  writer leaves no gaps, and loaders never read those bytes, so they can carry a \
-                  smuggled payload (a pickle, an archive, a script) past tools that only check the \
-                  tensors.",
+                  writer leaves no gaps and the official library refuses such buffers (offsets \
+                  must be contiguous and end at the buffer's end), so the file was not written by \
+                  it; the hidden bytes can carry a smuggled payload (a pickle, an archive, a \
+                  script) past tools that only check the tensors.",
     remediation: "Inspect the reported bytes. Re-export the model with the official safetensors \
                   library to drop them.",
     references: &[

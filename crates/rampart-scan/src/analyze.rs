@@ -201,7 +201,12 @@ impl FileScan<'_> {
                         ),
                     ));
                 }
-                self.pickle(data, location)
+                match expectation {
+                    Expectation::Nothing | Expectation::MaybePickle => {
+                        self.tentative_pickle(data, location)
+                    }
+                    _ => self.pickle(data, location),
+                }
             }
             Format::NumPy => self.numpy(data, location),
             Format::Safetensors => {
@@ -276,19 +281,20 @@ impl FileScan<'_> {
         }
     }
 
-    /// A `.bin`-style file that did not sniff as a pickle: parse it as one anyway, since a
-    /// loader might. If the stream broke before anything but allowlisted globals were
-    /// touched, unpickling it could not have run code: it is data.
+    /// A pickle where nothing promised one: a `.bin`-style name whose content did not sniff
+    /// as a pickle, or raw data whose first bytes happen to sniff as one (`80 04 95` opens
+    /// float32 weights as readily as a pickle). If the stream broke before anything but
+    /// allowlisted globals were touched, unpickling it could not have run code: it is data,
+    /// not a malformed model.
     fn tentative_pickle(&mut self, data: &[u8], location: &Location) -> String {
-        let mut trial = Vec::new();
-        self.scanner
-            .pickle
-            .scan(data, location, self.limits, &mut trial);
-        if trial.iter().all(|f| f.rule == &core_rules::MALFORMED) {
+        let before = self.out.len();
+        let label = self.pickle(data, location);
+        let found = &self.out[before..];
+        if !found.is_empty() && found.iter().all(|f| f.rule == &core_rules::MALFORMED) {
+            self.out.truncate(before);
             return "data".to_owned();
         }
-        self.out.extend(trial);
-        "pickle".to_owned()
+        label
     }
 
     fn pickle(&mut self, data: &[u8], location: &Location) -> String {
