@@ -179,6 +179,11 @@ fn run(ctx: &mut Ctx<'_>, reporter: &mut Reporter, data: &[u8], base: usize) -> 
     let origin = Origin {
         base,
         decoded_at: None,
+        location_base: ctx
+            .location
+            .offset
+            .and_then(|offset| usize::try_from(offset).ok())
+            .unwrap_or(0),
     };
     // Heap ids are u32; no real limit comes near that.
     let memory = ctx.limits.max_pickle_memory_entries.min(u32::MAX as usize);

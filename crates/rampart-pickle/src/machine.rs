@@ -43,6 +43,9 @@ pub(crate) struct Origin {
     /// For bytes decoded from a string rather than sliced from the input: where that
     /// string is. Inner offsets are then only mentioned in messages.
     pub decoded_at: Option<usize>,
+    /// Where the scanned slice starts inside its member (the location's own offset, e.g.
+    /// after a NumPy header), so messages give the same byte numbers as locations.
+    pub location_base: usize,
 }
 
 impl Origin {
@@ -54,8 +57,16 @@ impl Origin {
     /// `byte 12`, or `byte 3 of the pickle decoded from the string at byte 40`.
     fn describe(&self, offset: usize) -> String {
         match self.decoded_at {
-            None => format!("byte {}", self.base.saturating_add(offset)),
-            Some(at) => format!("byte {offset} of the pickle decoded from the string at byte {at}"),
+            None => format!(
+                "byte {}",
+                self.base
+                    .saturating_add(offset)
+                    .saturating_add(self.location_base)
+            ),
+            Some(at) => format!(
+                "byte {offset} of the pickle decoded from the string at byte {}",
+                at.saturating_add(self.location_base)
+            ),
         }
     }
 }
@@ -1343,6 +1354,7 @@ impl<'d, 'c, 'p> Machine<'d, 'c, 'p> {
                 let origin = Origin {
                     base: self.origin.base.saturating_add(span.start),
                     decoded_at: self.origin.decoded_at,
+                    location_base: self.origin.location_base,
                 };
                 let data = span.of(self.data);
                 self.nested(at, Some(call), data, origin);
@@ -1354,6 +1366,7 @@ impl<'d, 'c, 'p> Machine<'d, 'c, 'p> {
                 let origin = Origin {
                     base: 0,
                     decoded_at: Some(self.origin.absolute(at)),
+                    location_base: self.origin.location_base,
                 };
                 self.nested(at, Some(call), &bytes, origin);
             }
@@ -1562,6 +1575,7 @@ impl<'d, 'c, 'p> Machine<'d, 'c, 'p> {
             let origin = Origin {
                 base: self.origin.base.saturating_add(start),
                 decoded_at: self.origin.decoded_at,
+                location_base: self.origin.location_base,
             };
             if self.ctx.sniff {
                 return Err(self.truncated(

@@ -741,3 +741,24 @@ fn large_literal_pickles_scan_fast() {
         assert!(elapsed.as_millis() < 1000, "{name} took {elapsed:?}");
     }
 }
+
+/// A slice scanned at a base offset (the pickle after a NumPy header, a record inside a
+/// legacy torch member) reports the same byte numbers in its messages as in its locations.
+#[test]
+fn messages_and_locations_agree_on_offsets_of_sliced_scans() {
+    let scanner = PickleScanner::new(&PickleConfig::default()).unwrap();
+    let mut findings = Vec::new();
+    let location = rampart_core::Location::file("x.npy").at(128);
+    scanner.scan(
+        b"cos\nsystem\n(S'id'\ntR.",
+        &location,
+        &rampart_core::Limits::default(),
+        &mut findings,
+    );
+    let call = findings
+        .iter()
+        .find(|f| f.rule.id == "pickle/disallowed-call")
+        .unwrap();
+    assert_eq!(call.location.offset, Some(128 + 19));
+    assert!(call.message.contains("byte 147"), "{}", call.message);
+}

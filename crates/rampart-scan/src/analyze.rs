@@ -462,6 +462,9 @@ impl FileScan<'_> {
     fn tar(&mut self, data: &[u8], location: &Location) -> String {
         let limits = self.limits;
         let entries = tar::entries(data, location, limits, &mut self.out);
+        let legacy_torch = LEGACY_TORCH_TAR_MEMBERS
+            .iter()
+            .all(|name| entries.iter().any(|e| e.name == *name));
         for entry in &entries {
             if !entry.is_file() {
                 continue;
@@ -470,9 +473,69 @@ impl FileScan<'_> {
             if self.too_deep(&member) {
                 continue;
             }
-            self.analyze(entry.data, &member);
+            match entry.name.as_str() {
+                "storages" if legacy_torch => {
+                    self.legacy_torch_records(entry.data, &member, storage_record_ends)
+                }
+                "tensors" if legacy_torch => {
+                    self.legacy_torch_records(entry.data, &member, tensor_record_end)
+                }
+                _ => {
+                    self.analyze(entry.data, &member);
+                }
+            }
         }
-        "tar".to_owned()
+        if legacy_torch {
+            "pytorch-legacy-tar"
+        } else {
+            "tar"
+        }
+        .to_owned()
+    }
+
+    /// The `storages` and `tensors` members of a legacy (torch < 0.4) tar checkpoint:
+    /// pickles interleaved with raw records, every one of which `torch.load` unpickles.
+    /// After each run of pickles, `next_records` says where the following pickle may start;
+    /// positions the file's own layout cannot vouch for are scanned tentatively.
+    fn legacy_torch_records(
+        &mut self,
+        data: &[u8],
+        location: &Location,
+        next_records: fn(&[u8], usize) -> Vec<usize>,
+    ) {
+        let mut pending = vec![0];
+        let mut visited = std::collections::BTreeSet::new();
+        let budget = self.limits.max_pickles_per_stream.saturating_mul(16);
+        while let Some(start) = pending.pop() {
+            if start >= data.len() || !visited.insert(start) {
+                continue;
+            }
+            if visited.len() > budget {
+                self.out.push(Finding::new(
+                    &core_rules::LIMIT_EXCEEDED,
+                    location.at(start as u64),
+                    format!("more than {budget} pickle records in a legacy PyTorch member; the rest was not scanned"),
+                ));
+                return;
+            }
+            let records = &data[start..];
+            let records_location = location.at(start as u64);
+            let before = self.out.len();
+            let info =
+                self.scanner
+                    .pickle
+                    .scan(records, &records_location, self.limits, &mut self.out);
+            let found = &self.out[before..];
+            if start > 0
+                && !found.is_empty()
+                && found.iter().all(|f| f.rule == &core_rules::MALFORMED)
+            {
+                // A candidate position that turned out to be raw bytes.
+                self.out.truncate(before);
+                continue;
+            }
+            pending.extend(next_records(data, start.saturating_add(info.end)));
+        }
     }
 
     fn decompressed(&mut self, codec: Codec, data: &[u8], location: &Location) -> String {
@@ -495,6 +558,47 @@ impl FileScan<'_> {
         let inner_label = self.analyze(&inner, &member);
         format!("{}+{inner_label}", codec.name())
     }
+}
+
+/// The members `torch.save` wrote in its original tar format (`_legacy_save`).
+const LEGACY_TORCH_TAR_MEMBERS: [&str; 4] = ["sys_info", "pickle", "storages", "tensors"];
+
+/// After a storage header pickle: an int64 element count and the raw elements. The element
+/// size comes from the storage type inside the pickle, so every size a storage can have is
+/// a candidate; the next record is a pickle or the end of the member.
+fn storage_record_ends(data: &[u8], at: usize) -> Vec<usize> {
+    let Some(count) = read_le::<8>(data, at).map(u64::from_le_bytes) else {
+        return Vec::new();
+    };
+    [1u64, 2, 4, 8, 16]
+        .iter()
+        .filter_map(|size| {
+            let bytes = count.checked_mul(*size)?.checked_add(8)?;
+            let next = at.checked_add(usize::try_from(bytes).ok()?)?;
+            let head = data.get(next..)?;
+            rampart_pickle::looks_like_pickle(&head[..head.len().min(SNIFF_LEN)]).then_some(next)
+        })
+        .collect()
+}
+
+/// After a tensor header pickle: int32 ndim, 4 bytes of padding, ndim int64 sizes, ndim
+/// int64 strides and an int64 storage offset.
+fn tensor_record_end(data: &[u8], at: usize) -> Vec<usize> {
+    let Some(ndim) = read_le::<4>(data, at).map(i32::from_le_bytes) else {
+        return Vec::new();
+    };
+    let Ok(ndim) = usize::try_from(ndim) else {
+        return Vec::new();
+    };
+    ndim.checked_mul(16)
+        .and_then(|dims| dims.checked_add(16))
+        .and_then(|len| at.checked_add(len))
+        .into_iter()
+        .collect()
+}
+
+fn read_le<const N: usize>(data: &[u8], at: usize) -> Option<[u8; N]> {
+    data.get(at..at.checked_add(N)?)?.try_into().ok()
 }
 
 /// `archive/data/0`: a tensor storage member of a PyTorch zip.
