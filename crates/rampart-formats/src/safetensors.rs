@@ -122,7 +122,16 @@ const PREVIEW_BYTES: usize = 32;
 
 /// True when `prefix` starts like a safetensors file: a length, then the JSON object.
 pub fn looks_like_safetensors(prefix: &[u8]) -> bool {
-    prefix.get(LENGTH_PREFIX) == Some(&b'{')
+    // The official library caps headers at 100 MB; without that bound any text with `{`
+    // at byte 8 (`EMOJI = {`) would read as a header length prefix.
+    const PLAUSIBLE_HEADER: u64 = 100_000_000;
+    let plausible_length = prefix
+        .get(..LENGTH_PREFIX)
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map(u64::from_le_bytes)
+        .is_some_and(|n| (2..=PLAUSIBLE_HEADER).contains(&n));
+    plausible_length
+        && prefix.get(LENGTH_PREFIX) == Some(&b'{')
         && matches!(
             prefix.get(LENGTH_PREFIX + 1),
             Some(b'"' | b'}' | b' ' | b'\t' | b'\r' | b'\n')

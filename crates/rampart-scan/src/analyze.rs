@@ -14,7 +14,7 @@ use rampart_pickle::{PickleScanner, StreamInfo, StreamKind};
 use rayon::prelude::*;
 
 use crate::config::{Config, ConfigError};
-use crate::detect::{Expectation, Format, SNIFF_LEN, detect};
+use crate::detect::{Expectation, Format, SNIFF_LEN, detect, is_text};
 use crate::map::FileBytes;
 use crate::rules::{EXTENSION_MISMATCH, POLYGLOT, TRAILING_DATA};
 use crate::{Input, InputKind};
@@ -189,6 +189,17 @@ impl FileScan<'_> {
             }
             Format::Zip => self.zip(data, location),
             Format::Tar => self.tar(data, location),
+            // zlib's and lzma's few header bytes also open other binaries (a MATLAB .mat):
+            // unless the name promised a compressed model, a stream that does not inflate
+            // is data.
+            Format::Compressed(codec @ (Codec::Zlib | Codec::Lzma))
+                if matches!(expectation, Expectation::Nothing | Expectation::MaybePickle)
+                    && strip_compression_suffix(location.name()) == base_name(location.name()) =>
+            {
+                let before = self.out.len();
+                let label = self.decompressed(codec, data, location);
+                self.keep_unless_only_malformed(before, label)
+            }
             Format::Compressed(codec) => self.decompressed(codec, data, location),
             Format::Pickle => {
                 if expectation == Expectation::DataOnlyModel {
@@ -226,9 +237,29 @@ impl FileScan<'_> {
                 onnx::scan(data, location, self.limits, &mut self.out);
                 "onnx".to_owned()
             }
-            Format::SavedModel => {
+            Format::SavedModel if expectation == Expectation::Model => {
                 savedmodel::scan(data, location, self.limits, &mut self.out);
                 "tf-savedmodel".to_owned()
+            }
+            // A `.pb` of unknown purpose: a TensorFlow graph if it parses as one, else data.
+            Format::SavedModel => {
+                let limits = self.limits;
+                self.tentatively("tf-savedmodel", |out| {
+                    savedmodel::scan(data, location, limits, out)
+                })
+            }
+            Format::GitLfsPointer => {
+                self.out.push(
+                    Finding::new(
+                        &core_rules::UNKNOWN_FORMAT,
+                        location.clone(),
+                        "this is a Git LFS pointer, not the file it stands for: the real content was \
+                         never fetched, so it was not scanned",
+                    )
+                    .with_severity(Severity::Medium)
+                    .with_fix("Run `git lfs pull` (or fetch the artifact) and scan again."),
+                );
+                "git-lfs-pointer".to_owned()
             }
             Format::TfLite => "tflite".to_owned(),
             Format::Json => {
@@ -252,7 +283,7 @@ impl FileScan<'_> {
     fn unknown(&mut self, data: &[u8], location: &Location, expectation: Expectation) -> String {
         // A zip behind bytes we don't recognise (a self-extracting stub, junk): readers
         // that look for the archive from the end still load it.
-        if let Some(located) = zip::locate(data) {
+        if let Some(located) = appended_zip(data) {
             self.out.push(Finding::new(
                 &TRAILING_DATA,
                 location.clone(),
@@ -263,7 +294,11 @@ impl FileScan<'_> {
             ));
             return self.zip(data, location);
         }
+        let head = &data[..data.len().min(SNIFF_LEN)];
         match expectation {
+            // Text under a pickle name (Python's own `.pth` path files) is only a pickle if
+            // it parses as one.
+            Expectation::Pickle if is_text(head) => self.tentative_pickle(data, location),
             Expectation::Pickle => self.pickle(data, location),
             Expectation::MaybePickle => self.tentative_pickle(data, location),
             Expectation::DataOnlyModel | Expectation::Model => {
@@ -289,6 +324,19 @@ impl FileScan<'_> {
     fn tentative_pickle(&mut self, data: &[u8], location: &Location) -> String {
         let before = self.out.len();
         let label = self.pickle(data, location);
+        self.keep_unless_only_malformed(before, label)
+    }
+
+    /// Runs an analyzer on content only a generic name pointed to; see
+    /// [`Self::keep_unless_only_malformed`].
+    fn tentatively(&mut self, label: &str, analyze: impl FnOnce(&mut Vec<Finding>)) -> String {
+        let before = self.out.len();
+        analyze(&mut self.out);
+        self.keep_unless_only_malformed(before, label.to_owned())
+    }
+
+    /// Content that failed to parse as a format nobody promised is plain data.
+    fn keep_unless_only_malformed(&mut self, before: usize, label: String) -> String {
         let found = &self.out[before..];
         if !found.is_empty() && found.iter().all(|f| f.rule == &core_rules::MALFORMED) {
             self.out.truncate(before);
@@ -330,7 +378,7 @@ impl FileScan<'_> {
         if info.end >= data.len() || info.kind == StreamKind::TorchLegacy || broke {
             return None;
         }
-        if let Some(located) = zip::locate(data)
+        if let Some(located) = appended_zip(data)
             && located.start >= info.end
         {
             self.out.push(Finding::new(
@@ -558,6 +606,13 @@ impl FileScan<'_> {
         let inner_label = self.analyze(&inner, &member);
         format!("{}+{inner_label}", codec.name())
     }
+}
+
+/// A zip found from the end of data that did not start like one. The end-of-archive
+/// signature is four bytes any binary can contain, so only a record whose central
+/// directory is where it says and lists members counts.
+fn appended_zip(data: &[u8]) -> Option<zip::Located> {
+    zip::locate(data).filter(|z| z.central_directory.is_some() && z.entry_count > 0)
 }
 
 /// The members `torch.save` wrote in its original tar format (`_legacy_save`).

@@ -26,6 +26,9 @@ pub enum Format {
     SavedModel,
     TfLite,
     Json,
+    /// A Git LFS pointer: the text stub checked out in place of a large file when LFS
+    /// content was not fetched.
+    GitLfsPointer,
     /// A standalone Jinja chat template (`chat_template.jinja`, as transformers >= 4.43
     /// saves it next to the tokenizer).
     ChatTemplate,
@@ -40,7 +43,7 @@ pub enum Expectation {
     /// A pickle-based format (`.pkl`, `.pt`, `.joblib`, …): loaders unpickle whatever is
     /// there, so unknown content is parsed as a pickle anyway.
     Pickle,
-    /// `.bin`, `.dat`, `.data`: sometimes a pickle (`pytorch_model.bin`), often raw
+    /// `.bin`, `.dat`, `.data`, `.sav`: sometimes a pickle (`pytorch_model.bin`), often raw
     /// weights (OpenVINO). Parsed as a pickle tentatively: if nothing could have run
     /// before the stream broke, it is data.
     MaybePickle,
@@ -55,14 +58,20 @@ impl Expectation {
         let lower = name.to_ascii_lowercase();
         let ext = lower.rsplit_once('.').map_or("", |(_, ext)| ext);
         match ext {
-            "pkl" | "pickle" | "pt" | "pth" | "ckpt" | "joblib" | "jbl" | "dill" | "sav" => {
+            "pkl" | "pickle" | "pt" | "pth" | "ckpt" | "joblib" | "jbl" | "dill" => {
                 Expectation::Pickle
             }
-            "bin" | "dat" | "data" => Expectation::MaybePickle,
+            // `.sav` is a pickle in scikit-learn tutorials, and IDL or SPSS data elsewhere.
+            "bin" | "dat" | "data" | "sav" => Expectation::MaybePickle,
             "safetensors" | "gguf" | "ggml" | "onnx" | "npy" | "h5" | "hdf5" => {
                 Expectation::DataOnlyModel
             }
-            "npz" | "keras" | "pb" | "tflite" | "mar" => Expectation::Model,
+            "npz" | "keras" | "tflite" | "mar" => Expectation::Model,
+            // `.pb` is any protobuf (ONNX test tensors, sentencepiece); only these names
+            // promise a TensorFlow graph.
+            "pb" if lower.ends_with("saved_model.pb") || lower.ends_with("keras_metadata.pb") => {
+                Expectation::Model
+            }
             _ => Expectation::Nothing,
         }
     }
@@ -74,6 +83,19 @@ impl Expectation {
 
 const HDF5_SIGNATURE: &[u8] = b"\x89HDF\r\n\x1a\n";
 const GGML_LEGACY_MAGICS: [&[u8; 4]; 3] = [b"lmgg", b"fmgg", b"tjgg"];
+
+/// Printable text (UTF-8, no control bytes but tab and line breaks): not a binary model.
+pub fn is_text(head: &[u8]) -> bool {
+    let valid = match std::str::from_utf8(head) {
+        Ok(_) => true,
+        // The sniffed prefix may cut a multi-byte character in two.
+        Err(e) => e.error_len().is_none(),
+    };
+    valid
+        && !head
+            .iter()
+            .any(|&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f)
+}
 
 /// Decides the format from the leading bytes (`head`, up to [`SNIFF_LEN`]) and the name.
 /// Order matters where magics could collide: safetensors' length prefix can look like a
@@ -117,6 +139,9 @@ pub fn detect(head: &[u8], name: &str) -> Format {
     }
     if head.len() >= 4 && GGML_LEGACY_MAGICS.iter().any(|m| head.starts_with(*m)) {
         return Format::GgmlLegacy;
+    }
+    if head.starts_with(b"version https://git-lfs.github.com/spec/") {
+        return Format::GitLfsPointer;
     }
     let lower = name.to_ascii_lowercase();
     if lower.ends_with(".jinja") || lower.ends_with(".jinja2") || lower.ends_with(".j2") {
@@ -174,6 +199,30 @@ mod tests {
         let mut head = vec![0x80, 0x02, 0, 0, 0, 0, 0, 0];
         head.extend_from_slice(b"{\"__metadata__\":{}}");
         assert_eq!(detect(&head, "x"), Format::Safetensors);
+    }
+
+    #[test]
+    fn text_is_told_from_binary() {
+        assert!(is_text(b"import os; var = 'x'\n"));
+        assert!(is_text("caf\u{e9}".as_bytes()));
+        assert!(!is_text(b"\x80\x02}q\x00."));
+        assert!(!is_text(b"ab\x00cd"));
+    }
+
+    #[test]
+    fn generic_protobuf_names_promise_nothing() {
+        assert_eq!(
+            Expectation::of("test_data_set_0/input_0.pb"),
+            Expectation::Nothing
+        );
+        assert_eq!(Expectation::of("export/saved_model.pb"), Expectation::Model);
+        assert_eq!(
+            detect(
+                b"version https://git-lfs.github.com/spec/v1\noid sha256:ab\n",
+                "model.pt"
+            ),
+            Format::GitLfsPointer
+        );
     }
 
     #[test]
