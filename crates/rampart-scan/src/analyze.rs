@@ -335,10 +335,16 @@ impl FileScan<'_> {
         self.keep_unless_only_malformed(before, label.to_owned())
     }
 
-    /// Content that failed to parse as a format nobody promised is plain data.
+    /// Content that failed to parse as a format nobody promised is plain data. An EXT
+    /// opcode counts as part of the failure: a stock interpreter's extension registry is
+    /// empty, so unpickling stops there with an error, having run nothing.
     fn keep_unless_only_malformed(&mut self, before: usize, label: String) -> String {
+        let inert = |f: &Finding| {
+            f.rule == &core_rules::MALFORMED || f.rule == &rampart_pickle::rules::EXTENSION_REGISTRY
+        };
         let found = &self.out[before..];
-        if !found.is_empty() && found.iter().all(|f| f.rule == &core_rules::MALFORMED) {
+        let broke = found.iter().any(|f| f.rule == &core_rules::MALFORMED);
+        if broke && found.iter().all(inert) {
             self.out.truncate(before);
             return "data".to_owned();
         }
