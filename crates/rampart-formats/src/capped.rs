@@ -58,7 +58,6 @@ impl<'a> CappedFindings<'a> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
     use rampart_core::rules::MALFORMED;

@@ -2647,7 +2647,6 @@ struct FoldedArgs<'e> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
 

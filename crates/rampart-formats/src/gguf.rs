@@ -118,12 +118,7 @@ pub static GGUF_UNACCOUNTED_BYTES: Rule = Rule {
                   tensors.",
     remediation: "Inspect the reported bytes. Re-convert the model with the official gguf tools to \
                   drop them.",
-    references: &[
-        Reference::Cwe(506),
-        Reference::Atlas("AML.T0018.002"),
-        Reference::Atlas("AML.T0010.003"),
-        Reference::Owasp("ML06:2023"),
-    ],
+    references: crate::rules::HIDDEN_BYTES_REFERENCES,
 };
 
 const MAGIC: &[u8; 4] = b"GGUF";
@@ -902,7 +897,6 @@ fn is_chat_template_key(key: &[u8]) -> bool {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
 

@@ -1196,18 +1196,10 @@ impl<'f, 'a> FractalHeap<'f, 'a> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
+    use crate::test_support::fixture;
     use proptest::prelude::*;
-    use std::path::PathBuf;
-
-    fn fixture(name: &str) -> Vec<u8> {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/keras")
-            .join(name);
-        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-    }
 
     fn read(data: &[u8]) -> RootAttributes<'_> {
         root_text_attributes(
@@ -1227,8 +1219,14 @@ mod tests {
 
     #[test]
     fn finds_the_superblock_after_a_user_block() {
-        assert_eq!(find_superblock(&fixture("benign_keras2.h5")), Some(0));
-        assert_eq!(find_superblock(&fixture("benign_userblock.h5")), Some(512));
+        assert_eq!(
+            find_superblock(&fixture("keras", "benign_keras2.h5")),
+            Some(0)
+        );
+        assert_eq!(
+            find_superblock(&fixture("keras", "benign_userblock.h5")),
+            Some(512)
+        );
         assert_eq!(find_superblock(b"\x89HDF\r\n\x1a"), None);
         let mut late = vec![0u8; 4096];
         late.extend_from_slice(SIGNATURE);
@@ -1245,7 +1243,7 @@ mod tests {
             "benign_keras2_latest.h5",
             "benign_userblock.h5",
         ] {
-            let data = fixture(name);
+            let data = fixture("keras", name);
             let attributes = read(&data);
             assert_eq!(attributes.error, None, "{name}");
             let found = texts(&attributes);
@@ -1269,7 +1267,7 @@ mod tests {
 
     #[test]
     fn reads_dense_attribute_storage() {
-        let data = fixture("lambda_dense_attributes.h5");
+        let data = fixture("keras", "lambda_dense_attributes.h5");
         let attributes = read(&data);
         assert_eq!(attributes.error, None);
         let found = texts(&attributes);
@@ -1286,7 +1284,7 @@ mod tests {
 
     #[test]
     fn reads_multi_level_name_index_and_indirect_heap_blocks() {
-        let data = fixture("many_attributes.h5");
+        let data = fixture("keras", "many_attributes.h5");
         let mut names: Vec<&'static str> = vec!["model_config"];
         let wanted: Vec<String> = (0..1500).map(|i| format!("a{i:04}")).collect();
         names.extend(wanted.iter().map(|n| &*n.clone().leak()));
@@ -1306,7 +1304,7 @@ mod tests {
 
     #[test]
     fn truncated_file_is_an_error() {
-        let data = fixture("truncated.h5");
+        let data = fixture("keras", "truncated.h5");
         let attributes = read(&data);
         assert!(
             matches!(attributes.error, Some(Hdf5Error::Truncated { .. })),
@@ -1386,7 +1384,7 @@ mod tests {
 
     #[test]
     fn limits_bound_the_walk() {
-        let data = fixture("lambda_dense_attributes.h5");
+        let data = fixture("keras", "lambda_dense_attributes.h5");
         let limits = Limits {
             max_metadata_entries: 3,
             ..Limits::default()
@@ -1420,7 +1418,7 @@ mod tests {
             cut in any::<proptest::sample::Index>(),
         ) {
             let name = ["benign_keras2.h5", "benign_keras2_latest.h5", "lambda_dense_attributes.h5"][which];
-            let mut data = fixture(name);
+            let mut data = fixture("keras", name);
             for (index, byte) in flips {
                 // Aim at metadata: the first 4 KiB and the dense heap region alike.
                 let i = index.index(data.len());

@@ -163,7 +163,6 @@ impl<'de> Visitor<'de> for KeySniffer<'_> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
     use proptest::prelude::*;

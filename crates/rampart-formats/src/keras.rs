@@ -701,18 +701,11 @@ fn marshal_strings(code: &[u8]) -> Vec<String> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
+    use crate::test_support::fixture;
     use proptest::prelude::*;
     use std::path::PathBuf;
-
-    fn fixture(name: &str) -> Vec<u8> {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/keras")
-            .join(name);
-        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-    }
 
     fn scan_json(json: &str) -> Vec<Finding> {
         let mut out = Vec::new();
@@ -814,7 +807,7 @@ mod tests {
     #[test]
     fn keras3_lambda_fixture_is_critical_with_names() {
         let findings =
-            scan_json(std::str::from_utf8(&fixture("keras3_lambda_layer.json")).unwrap());
+            scan_json(std::str::from_utf8(&fixture("keras", "keras3_lambda_layer.json")).unwrap());
         assert_eq!(ids(&findings), ["keras/lambda-layer"]);
         let f = &findings[0];
         assert_eq!(f.severity, Severity::Critical);
@@ -990,7 +983,7 @@ mod tests {
             "benign_keras2_latest.h5",
             "benign_userblock.h5",
         ] {
-            let data = fixture(name);
+            let data = fixture("keras", name);
             assert!(looks_like_hdf5(&data[..data.len().min(2048)]), "{name}");
             let findings = scan_h5(&data);
             assert!(findings.is_empty(), "{name}: {findings:?}");
@@ -1004,7 +997,7 @@ mod tests {
             "lambda_dense_attributes.h5",
             "many_attributes.h5",
         ] {
-            let findings = scan_h5(&fixture(name));
+            let findings = scan_h5(&fixture("keras", name));
             assert_eq!(
                 ids(&findings),
                 ["keras/lambda-layer"],
@@ -1022,7 +1015,7 @@ mod tests {
 
     #[test]
     fn hdf5_truncated_and_garbage_fail_closed() {
-        let findings = scan_h5(&fixture("truncated.h5"));
+        let findings = scan_h5(&fixture("keras", "truncated.h5"));
         assert_eq!(ids(&findings), ["scan/malformed"], "{findings:?}");
         assert_eq!(ids(&scan_h5(b"not hdf5 at all")), ["scan/malformed"]);
         assert!(!looks_like_hdf5(b"not hdf5 at all"));

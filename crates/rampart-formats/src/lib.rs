@@ -19,3 +19,6 @@ pub mod rules;
 pub mod safetensors;
 pub mod savedmodel;
 pub mod torchscript;
+
+#[cfg(test)]
+mod test_support;

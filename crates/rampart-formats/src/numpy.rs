@@ -8,7 +8,7 @@
 //! The header is parsed by a small literal parser, never evaluated.
 
 use rampart_core::rules::{LIMIT_EXCEEDED, MALFORMED};
-use rampart_core::{Finding, Limits, Location, Reference, Rule, Severity};
+use rampart_core::{Finding, Limits, Location, Rule, Severity};
 
 pub static NUMPY_TRAILING_DATA: Rule = Rule {
     id: "numpy/trailing-data",
@@ -20,12 +20,7 @@ pub static NUMPY_TRAILING_DATA: Rule = Rule {
                   script) past tools that only read the array.",
     remediation: "Inspect the reported bytes. Re-save the array with numpy from a trusted source to \
                   drop them.",
-    references: &[
-        Reference::Cwe(506),
-        Reference::Atlas("AML.T0018.002"),
-        Reference::Atlas("AML.T0010.003"),
-        Reference::Owasp("ML06:2023"),
-    ],
+    references: crate::rules::HIDDEN_BYTES_REFERENCES,
 };
 
 const MAGIC: &[u8; 6] = b"\x93NUMPY";
@@ -664,7 +659,6 @@ impl LiteralParser {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
 

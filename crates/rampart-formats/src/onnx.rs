@@ -605,19 +605,11 @@ fn percent_decode(text: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
     use crate::protobuf::encode::Msg;
+    use crate::test_support::fixture;
     use proptest::prelude::*;
-    use std::path::PathBuf;
-
-    fn fixture(name: &str) -> Vec<u8> {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/onnx")
-            .join(name);
-        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-    }
 
     fn scan_bytes(data: &[u8]) -> Vec<Finding> {
         let mut out = Vec::new();
@@ -660,7 +652,7 @@ mod tests {
             "benign_external.onnx",
             "benign_local_function.onnx",
         ] {
-            let data = fixture(name);
+            let data = fixture("onnx", name);
             assert!(looks_like_onnx(&data), "{name}");
             assert!(
                 scan_bytes(&data).is_empty(),
@@ -677,7 +669,7 @@ mod tests {
             ("traversal_absolute.onnx", "/etc/passwd"),
             ("traversal_in_if_subgraph.onnx", "../../../etc/shadow"),
         ] {
-            let findings = scan_bytes(&fixture(name));
+            let findings = scan_bytes(&fixture("onnx", name));
             assert_eq!(
                 ids(&findings),
                 ["onnx/external-data-path-traversal"],
@@ -696,14 +688,14 @@ mod tests {
 
     #[test]
     fn url_fixture_is_high() {
-        let findings = scan_bytes(&fixture("traversal_url.onnx"));
+        let findings = scan_bytes(&fixture("onnx", "traversal_url.onnx"));
         assert_eq!(ids(&findings), ["onnx/external-data-path-traversal"]);
         assert_eq!(findings[0].severity, Severity::High);
     }
 
     #[test]
     fn custom_domain_fixture_needs_a_library() {
-        let findings = scan_bytes(&fixture("custom_domain.onnx"));
+        let findings = scan_bytes(&fixture("onnx", "custom_domain.onnx"));
         assert_eq!(ids(&findings), ["onnx/custom-operator-domain"]);
         assert_eq!(findings[0].severity, Severity::High);
         assert!(findings[0].message.contains("evil.ops"));
@@ -845,7 +837,7 @@ mod tests {
 
     #[test]
     fn malformed_models_fail_closed() {
-        let mut truncated = fixture("benign_mlp.onnx");
+        let mut truncated = fixture("onnx", "benign_mlp.onnx");
         truncated.truncate(truncated.len() / 2);
         let findings = scan_bytes(&truncated);
         assert_eq!(ids(&findings), ["scan/malformed"]);
@@ -934,7 +926,7 @@ mod tests {
             flips in proptest::collection::vec((any::<proptest::sample::Index>(), any::<u8>()), 1..8),
             cut in any::<proptest::sample::Index>(),
         ) {
-            let mut data = fixture("traversal_in_if_subgraph.onnx");
+            let mut data = fixture("onnx", "traversal_in_if_subgraph.onnx");
             for (index, byte) in flips {
                 let i = index.index(data.len());
                 data[i] = byte;

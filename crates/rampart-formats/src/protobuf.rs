@@ -380,7 +380,6 @@ pub(crate) mod encode {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::encode::Msg;
     use super::*;

@@ -1,7 +1,15 @@
 //! Every rule this crate reports, for `rampart rules`. Each rule is defined in the module
 //! that reports it; this list is the crate's single export of them.
 
-use rampart_core::Rule;
+use rampart_core::{Reference, Rule};
+
+/// References of the rules about bytes a format carries that no loader reads.
+pub(crate) const HIDDEN_BYTES_REFERENCES: &[Reference] = &[
+    Reference::Cwe(506),
+    Reference::Atlas("AML.T0018.002"),
+    Reference::Atlas("AML.T0010.003"),
+    Reference::Owasp("ML06:2023"),
+];
 
 pub static RULES: &[&Rule] = &[
     &crate::torchscript::TORCHSCRIPT_FILE_ACCESS,

@@ -82,12 +82,7 @@ pub static SAFETENSORS_UNACCOUNTED_BYTES: Rule = Rule {
                   script) past tools that only check the tensors.",
     remediation: "Inspect the reported bytes. Re-export the model with the official safetensors \
                   library to drop them.",
-    references: &[
-        Reference::Cwe(506),
-        Reference::Atlas("AML.T0018.002"),
-        Reference::Atlas("AML.T0010.003"),
-        Reference::Owasp("ML06:2023"),
-    ],
+    references: crate::rules::HIDDEN_BYTES_REFERENCES,
 };
 
 /// Every dtype of the safetensors specification and its width in bits (sub-byte types pack).
@@ -571,7 +566,6 @@ impl<'de> Visitor<'de> for CheckedValue<'_, '_> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
 

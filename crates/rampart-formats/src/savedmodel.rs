@@ -557,10 +557,10 @@ fn string_attr(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
     use crate::protobuf::encode::Msg;
+    use crate::test_support::fixture;
     use proptest::prelude::*;
 
     fn node(name: &str, op: &str) -> Msg {
@@ -643,20 +643,13 @@ mod tests {
         assert!(scan_named(&benign_graph().0, "frozen.pb").is_empty());
     }
 
-    fn fixture(name: &str) -> Vec<u8> {
-        let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/savedmodel")
-            .join(name);
-        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-    }
-
     #[test]
     fn committed_fixtures() {
-        let benign = fixture("benign/saved_model.pb");
+        let benign = fixture("savedmodel", "benign/saved_model.pb");
         assert!(looks_like_saved_model(&benign));
         assert!(scan_bytes(&benign).is_empty());
 
-        let findings = scan_bytes(&fixture("malicious/saved_model.pb"));
+        let findings = scan_bytes(&fixture("savedmodel", "malicious/saved_model.pb"));
         let mut found = ids(&findings);
         found.sort_unstable();
         assert_eq!(
@@ -668,7 +661,7 @@ mod tests {
             ]
         );
 
-        let metadata = fixture("lambda/keras_metadata.pb");
+        let metadata = fixture("savedmodel", "lambda/keras_metadata.pb");
         assert!(looks_like_saved_model(&metadata));
         let findings = scan_named(&metadata, "keras_metadata.pb");
         assert_eq!(ids(&findings), ["keras/lambda-layer"]);

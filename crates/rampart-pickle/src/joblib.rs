@@ -147,7 +147,6 @@ pub(crate) fn element_count(heap: &Heap, shape: Slot) -> Result<u64, String> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
 

@@ -1930,7 +1930,6 @@ pub(crate) fn opcode_name(op: u8) -> &'static str {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
 

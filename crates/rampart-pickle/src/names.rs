@@ -147,7 +147,6 @@ pub(crate) fn is_attribute_chain(name: &str) -> bool {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
 

@@ -1206,7 +1206,6 @@ const DENY: &[(&str, &str)] = &[
 ];
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
 

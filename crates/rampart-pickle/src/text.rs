@@ -170,7 +170,6 @@ pub(crate) fn raw_unicode_escape(text: &[u8]) -> Option<String> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
 

@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use rampart_core::{Finding, Limits, Location, Severity};
@@ -36,23 +38,6 @@ fn scan(path: &Path) -> (StreamInfo, Vec<Finding>) {
     (info, findings)
 }
 
-fn describe(findings: &[Finding]) -> String {
-    findings
-        .iter()
-        .map(|f| {
-            format!(
-                "    {} [{}] {}: {} | {}",
-                f.rule.id,
-                f.severity,
-                f.location,
-                f.message,
-                f.evidence.as_deref().unwrap_or("")
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 #[test]
 fn benign_fixtures_scan_clean() {
     let mut failures = Vec::new();
@@ -66,7 +51,7 @@ fn benign_fixtures_scan_clean() {
                 path.display(),
                 info.end,
                 info.kind,
-                describe(&findings)
+                common::dump(&findings)
             ));
         }
     }
@@ -86,7 +71,7 @@ fn malicious_fixtures_are_flagged_high() {
             .iter()
             .any(|f| f.severity >= Severity::High && f.rule.id.starts_with("pickle/"));
         if !detected {
-            failures.push(format!("{}:\n{}", path.display(), describe(&findings)));
+            failures.push(format!("{}:\n{}", path.display(), common::dump(&findings)));
         }
     }
     assert!(
@@ -132,6 +117,6 @@ fn show_fixture() {
     };
     for path in paths.iter().filter(|p| p.to_string_lossy().contains(&name)) {
         let (info, findings) = scan(path);
-        println!("{} {info:?}\n{}", path.display(), describe(&findings));
+        println!("{} {info:?}\n{}", path.display(), common::dump(&findings));
     }
 }
