@@ -8,7 +8,6 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use rampart_core::rules::MALFORMED;
 use rampart_core::{Finding, Limits, Location, Reference, Rule, Severity};
 
 use crate::protobuf::{Budget, Field, Reader, WalkError, WireError, quote};
@@ -138,15 +137,13 @@ pub fn scan(data: &[u8], location: &Location, limits: &Limits, out: &mut Vec<Fin
     let mut walk = Walk::new(limits);
     let result = walk.model(data);
     walk.report(location, out);
-    match result {
-        Ok(true) => {}
-        Ok(false) => out.push(Finding::new(
-            &MALFORMED,
-            location.clone(),
-            "ONNX model has neither a graph nor functions: this is not a usable ModelProto",
-        )),
-        Err(e) => out.push(e.to_finding("ONNX model", location)),
-    }
+    WalkError::report_outcome(
+        result,
+        "ONNX model",
+        "ONNX model has neither a graph nor functions: this is not a usable ModelProto",
+        location,
+        out,
+    );
 }
 
 /// A file outside the model directory that tensors read their data from.

@@ -246,6 +246,22 @@ impl WalkError {
         }
     }
 
+    /// Reports how a walk of a whole `format` file ended: `Ok(false)` means it parsed but
+    /// held nothing usable (`empty` says what was missing), an error is fail-closed.
+    pub fn report_outcome(
+        result: Result<bool, WalkError>,
+        format: &str,
+        empty: &str,
+        location: &Location,
+        out: &mut Vec<Finding>,
+    ) {
+        match result {
+            Ok(true) => {}
+            Ok(false) => out.push(Finding::new(&MALFORMED, location.clone(), empty)),
+            Err(e) => out.push(e.to_finding(format, location)),
+        }
+    }
+
     /// The fail-closed finding for a walk that stopped here: malformed input, or a limit.
     pub fn to_finding(&self, format: &str, location: &Location) -> Finding {
         let rule = match self {

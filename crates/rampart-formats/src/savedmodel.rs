@@ -12,7 +12,6 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use rampart_core::rules::MALFORMED;
 use rampart_core::{Finding, Limits, Location, Reference, Rule, Severity};
 
 use crate::keras;
@@ -199,15 +198,13 @@ pub fn scan(data: &[u8], location: &Location, limits: &Limits, out: &mut Vec<Fin
         Kind::GraphDef => walk.graph_def_root(data),
     };
     walk.report(location, out);
-    match result {
-        Ok(true) => {}
-        Ok(false) => out.push(Finding::new(
-            &MALFORMED,
-            location.clone(),
-            "TensorFlow protobuf holds no graph: this is not a usable SavedModel or GraphDef",
-        )),
-        Err(e) => out.push(e.to_finding("TensorFlow graph", location)),
-    }
+    WalkError::report_outcome(
+        result,
+        "TensorFlow graph",
+        "TensorFlow protobuf holds no graph: this is not a usable SavedModel or GraphDef",
+        location,
+        out,
+    );
 }
 
 enum Kind {
