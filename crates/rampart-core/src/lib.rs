@@ -3,12 +3,15 @@
 //!
 //! Scanner crates depend on this crate and nothing of each other's; the CLI and the
 //! registry compose them. This crate must never parse untrusted input formats (that is
-//! the scanners' job), never do I/O beyond writing a rendered report, and never pull in
+//! the scanners' job), never do I/O beyond mapping a file the caller opened and writing a
+//! rendered report, and never pull in
 //! a CLI, async runtime or network dependency.
 
+mod atomic;
 mod finding;
 mod limits;
 mod location;
+pub mod mapped;
 pub mod policy;
 pub mod render;
 mod report;
@@ -16,6 +19,7 @@ mod rule;
 pub mod rules;
 mod severity;
 
+pub use atomic::write_atomically;
 pub use finding::Finding;
 pub use limits::Limits;
 pub use location::Location;

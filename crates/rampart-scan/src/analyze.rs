@@ -15,9 +15,9 @@ use rayon::prelude::*;
 
 use crate::config::{Config, ConfigError};
 use crate::detect::{Expectation, Format, SNIFF_LEN, detect, is_text};
-use crate::map::FileBytes;
 use crate::rules::{EXTENSION_MISMATCH, POLYGLOT, TRAILING_DATA};
 use crate::{Input, InputKind};
+use rampart_core::mapped::FileBytes;
 
 /// The model scanner, configured once and shared by every worker thread.
 pub struct Scanner {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use rampart_core::policy::Waiver;
-use rampart_core::{Limits, Policy, PolicyError, Severity};
+use rampart_core::{Limits, Policy, PolicyError, Rule, Severity};
 use rampart_pickle::PickleConfig;
 use serde::Deserialize;
 
@@ -70,13 +70,13 @@ impl Config {
         None
     }
 
-    /// The validated policy (overrides + waivers) against the rules rampart knows.
-    pub fn policy(&self, origin: &Path) -> Result<Policy, ConfigError> {
-        let known: Vec<&str> = crate::rules().iter().map(|r| r.id).collect();
+    /// The validated policy (overrides + waivers) against `known`, every rule the caller
+    /// can report (the scan engine's and those of other checks the CLI composes).
+    pub fn policy(&self, origin: &Path, known: &[&Rule]) -> Result<Policy, ConfigError> {
         Policy::new(
             self.severity.clone(),
             self.waiver.clone(),
-            known.iter().copied(),
+            known.iter().map(|rule| rule.id),
         )
         .map_err(|source| ConfigError::Policy {
             path: origin.to_owned(),

@@ -8,8 +8,7 @@
 
 mod analyze;
 pub mod config;
-mod detect;
-mod map;
+pub mod detect;
 mod rules;
 mod walk;
 

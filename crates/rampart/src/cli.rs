@@ -7,7 +7,7 @@ use rampart_core::Severity;
 #[command(
     name = "rampart",
     version,
-    about = "Supply-chain security for AI/ML: scan model files for code that runs on load",
+    about = "Supply-chain security for AI/ML: scan, hash, sign and verify models and datasets",
     long_about = "Supply-chain security for AI/ML.\n\n\
         Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; \
         2 usage error, bad configuration or an input path that does not exist."
@@ -23,6 +23,18 @@ pub enum Command {
     Scan(ScanArgs),
     /// List every rule with its severity, description, remediation and references.
     Rules(RulesArgs),
+    /// Hash a model or dataset: every file's digest, in OpenSSF Model Signing order.
+    Hash(crate::hash_cmd::HashArgs),
+    /// Sign a model as an OpenSSF Model Signing v1.0 bundle.
+    Sign(crate::sign_cmd::SignArgs),
+    /// Verify a model against its signature, or a dataset against a manifest.
+    ///
+    /// Exit codes: 0 verified, 1 verification failed, 2 usage error.
+    Verify(crate::verify_cmd::VerifyArgs),
+    /// A local transparency log: append-only, signed checkpoints, offline proofs.
+    Log(crate::log_cmd::LogArgs),
+    /// Record and check signed provenance (SLSA v1) of training runs.
+    Attest(crate::attest_cmd::AttestArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -71,6 +83,14 @@ pub struct ScanArgs {
     /// In table output, also list every file with its detected format and verdict.
     #[arg(long)]
     pub list_files: bool,
+
+    /// Also verify the model (the one PATH) against this OpenSSF Model Signing bundle; a
+    /// model that does not verify fails the scan. Needs --key or --certificate-chain.
+    #[arg(long, value_name = "SIG")]
+    pub verify_signature: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub trust: crate::integrity_args::TrustArgs,
 }
 
 #[derive(Args, Debug)]

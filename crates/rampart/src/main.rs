@@ -1,10 +1,16 @@
 //! The `rampart` command line: parses arguments, loads the configuration, runs an engine
 //! and renders its report. It holds no analysis logic of its own.
 
+mod attest_cmd;
 mod cli;
+mod hash_cmd;
+mod integrity_args;
+mod log_cmd;
 mod output;
 mod rules_cmd;
 mod scan_cmd;
+mod sign_cmd;
+mod verify_cmd;
 
 use std::process::ExitCode;
 
@@ -19,6 +25,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         cli::Command::Scan(args) => scan_cmd::run(args),
         cli::Command::Rules(args) => rules_cmd::run(args),
+        cli::Command::Hash(args) => hash_cmd::run(args),
+        cli::Command::Sign(args) => sign_cmd::run(args),
+        cli::Command::Verify(args) => verify_cmd::run(args),
+        cli::Command::Log(args) => log_cmd::run(args),
+        cli::Command::Attest(args) => attest_cmd::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

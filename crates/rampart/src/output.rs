@@ -2,7 +2,6 @@
 //! file behind.
 
 use std::io::{IsTerminal, Write};
-use std::path::Path;
 
 use anyhow::Context;
 use rampart_core::Report;
@@ -22,7 +21,8 @@ pub fn emit(report: &Report, args: &OutputArgs, list_files: bool) -> anyhow::Res
     };
     match &args.output {
         Some(path) => {
-            write_atomically(path, text.as_bytes())?;
+            rampart_core::write_atomically(path, text.as_bytes())
+                .with_context(|| format!("cannot write the report to `{}`", path.display()))?;
             if !args.quiet {
                 let summary = render_table(
                     &Report {
@@ -39,38 +39,21 @@ pub fn emit(report: &Report, args: &OutputArgs, list_files: bool) -> anyhow::Res
                 eprintln!("report written to {}", path.display());
             }
         }
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            // A closed pipe (`rampart scan … | head`) is not an error worth a message.
-            if let Err(e) = stdout
-                .write_all(text.as_bytes())
-                .and_then(|()| stdout.flush())
-                && e.kind() != std::io::ErrorKind::BrokenPipe
-            {
-                return Err(e).context("cannot write the report to standard output");
-            }
-        }
+        None => print_stdout(&text)?,
     }
     Ok(())
 }
 
-/// Writes to a temporary file beside `path` and renames it into place.
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let file_name = path
-        .file_name()
-        .with_context(|| format!("--output `{}` is not a file path", path.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.rampart-tmp-{}",
-        file_name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+/// Writes `text` to standard output. A closed pipe (`rampart … | head`) is not an error
+/// worth a message.
+pub fn print_stdout(text: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        return Err(e).context("cannot write to standard output");
     }
-    result.with_context(|| format!("cannot write the report to `{}`", path.display()))
+    Ok(())
 }

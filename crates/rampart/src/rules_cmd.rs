@@ -1,10 +1,20 @@
 use std::fmt::Write;
 
+use rampart_core::Rule;
+
 use crate::cli::{RulesArgs, RulesFormat};
+
+/// Every rule any rampart command can report: what `rampart rules` lists and what
+/// rampart.toml may name.
+pub fn all_rules() -> Vec<&'static Rule> {
+    let mut rules = rampart_scan::rules();
+    rules.extend_from_slice(rampart_integrity::rules::RULES);
+    rules
+}
 
 /// `rampart rules`: every rule with its documentation.
 pub fn run(args: RulesArgs) -> anyhow::Result<u8> {
-    let rules = rampart_scan::rules();
+    let rules = all_rules();
     let text = match args.format {
         RulesFormat::Json => {
             let mut text = serde_json::to_string_pretty(&rules)?;

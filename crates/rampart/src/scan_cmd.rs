@@ -15,7 +15,8 @@ const PROGRESS_MIN_FILES: usize = 8;
 /// `rampart scan`: walk, scan in parallel, apply the policy, render, and gate.
 pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     let (config, origin) = load_config(&args)?;
-    let policy = config.policy(&origin)?;
+    let policy = config.policy(&origin, &crate::rules_cmd::all_rules())?;
+    let signature_check = signature_check(&args)?;
     let scanner = Scanner::new(&config, &origin)?;
     if let Some(jobs) = args.jobs {
         rayon::ThreadPoolBuilder::new()
@@ -40,10 +41,15 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
         files.push(output.verdict);
         findings.extend(output.findings);
     }
+    let mut verification_notes = Vec::new();
+    if let Some(check) = signature_check {
+        verification_notes = check.run(&mut findings)?;
+    }
     let today = jiff::Timestamp::now()
         .to_zoned(jiff::tz::TimeZone::UTC)
         .date();
-    let notices = policy.apply(&mut findings, today);
+    let mut notices = policy.apply(&mut findings, today);
+    notices.extend(verification_notes);
     let fail_on = args.fail_on.or(config.fail_on).unwrap_or(Severity::High);
     let report = Report::new(
         "scan",
@@ -87,4 +93,117 @@ fn progress_bar(total: usize, quiet: bool) -> ProgressBar {
         bar.set_style(style);
     }
     bar
+}
+
+/// `--verify-signature`: the model's signature, checked alongside the scan.
+struct SignatureCheck {
+    model: PathBuf,
+    signature: PathBuf,
+    trust: rampart_integrity::Trust,
+    options: rampart_integrity::VerifyOptions,
+}
+
+fn signature_check(args: &ScanArgs) -> anyhow::Result<Option<SignatureCheck>> {
+    let Some(signature) = &args.verify_signature else {
+        if args.trust.is_given() {
+            anyhow::bail!("--key and --certificate-chain are for --verify-signature SIG");
+        }
+        return Ok(None);
+    };
+    let [model] = args.paths.as_slice() else {
+        anyhow::bail!(
+            "--verify-signature checks one model: give exactly one PATH (the model directory or file)"
+        );
+    };
+    if !args.trust.is_given() {
+        anyhow::bail!("--verify-signature needs --key PUB.pem or --certificate-chain ROOT.pem");
+    }
+    if !model.exists() {
+        anyhow::bail!("`{}` does not exist", model.display());
+    }
+    let hashing = crate::integrity_args::HashingArgs {
+        algorithm: None,
+        shard_size: None,
+        ignore_paths: Vec::new(),
+        no_ignore_git_paths: false,
+        allow_symlinks: args.follow_symlinks,
+    };
+    Ok(Some(SignatureCheck {
+        model: model.clone(),
+        signature: signature.clone(),
+        trust: args.trust.trust()?,
+        options: crate::verify_cmd::verify_options(model, &hashing, Some(signature), false, false)?,
+    }))
+}
+
+impl SignatureCheck {
+    /// Verifies and turns a failure into findings; returns warnings for the report's notices.
+    fn run(self, findings: &mut Vec<rampart_core::Finding>) -> anyhow::Result<Vec<String>> {
+        use rampart_core::{Finding, Location};
+        use rampart_integrity::rules::{CONTENT_MISMATCH, SIGNATURE_INVALID};
+        use rampart_integrity::{Failure, VerifyError};
+
+        let bundle = std::fs::read(&self.signature)
+            .with_context(|| format!("cannot read the signature `{}`", self.signature.display()))?;
+        let signature_location = Location::file(self.signature.display().to_string());
+        match rampart_integrity::verify_bundle(&self.model, &bundle, &self.trust, &self.options) {
+            Ok(verified) => Ok(verified
+                .warnings
+                .into_iter()
+                .map(|warning| format!("signature {}: {warning}", self.signature.display()))
+                .collect()),
+            Err(VerifyError::Unable(error)) => Err(error.into()),
+            Err(VerifyError::Failed(Failure::Content(mismatch))) => {
+                let diff = &mismatch.diff;
+                let in_model = |name: &str| {
+                    let path = if self.model.is_dir() {
+                        self.model.join(name)
+                    } else {
+                        self.model.clone()
+                    };
+                    Location::file(path.display().to_string())
+                };
+                for change in &diff.modified {
+                    findings.push(Finding::new(
+                        &CONTENT_MISMATCH,
+                        in_model(&change.name),
+                        format!(
+                            "modified after signing: expected {}, found {}",
+                            change.expected, change.actual
+                        ),
+                    ));
+                }
+                for name in &diff.added {
+                    findings.push(Finding::new(
+                        &CONTENT_MISMATCH,
+                        in_model(name),
+                        "added after signing: the signature does not cover this file".to_owned(),
+                    ));
+                }
+                for name in &diff.removed {
+                    findings.push(Finding::new(
+                        &CONTENT_MISMATCH,
+                        in_model(name),
+                        "removed after signing: a signed file is missing".to_owned(),
+                    ));
+                }
+                for rename in &diff.renamed {
+                    findings.push(Finding::new(
+                        &CONTENT_MISMATCH,
+                        in_model(&rename.to),
+                        format!("renamed after signing: signed as {}", rename.from),
+                    ));
+                }
+                Ok(Vec::new())
+            }
+            Err(VerifyError::Failed(failure)) => {
+                findings.push(Finding::new(
+                    &SIGNATURE_INVALID,
+                    signature_location,
+                    failure.to_string(),
+                ));
+                Ok(Vec::new())
+            }
+        }
+    }
 }

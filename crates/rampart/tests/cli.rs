@@ -479,3 +479,10 @@ mod fixture_corpora {
         );
     }
 }
+
+#[path = "cli/integrity.rs"]
+mod integrity;
+
+#[cfg(unix)]
+#[path = "cli/provenance.rs"]
+mod provenance;
