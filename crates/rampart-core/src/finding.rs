@@ -66,8 +66,9 @@ impl Finding {
         self.waiver.is_none()
     }
 
-    /// Stable identity across runs, for baselines and SARIF: rule, container path and
-    /// evidence, deliberately without byte offsets (which move when a file is re-saved).
+    /// Stable identity across runs, for baselines and SARIF: rule, container path, logical
+    /// resource and evidence (or the message without its digits), deliberately without lines
+    /// and byte offsets, which move when unrelated lines are added above.
     pub fn fingerprint(&self) -> String {
         use std::hash::{Hash, Hasher};
         // FNV-1a: stable across Rust versions, unlike DefaultHasher.
@@ -85,11 +86,17 @@ impl Finding {
         let mut h = Fnv(0xcbf2_9ce4_8422_2325);
         self.rule.id.hash(&mut h);
         self.location.container_path().hash(&mut h);
-        self.location.line.hash(&mut h);
-        self.evidence
-            .as_deref()
-            .unwrap_or(&self.message)
-            .hash(&mut h);
+        self.location.resource.hash(&mut h);
+        match &self.evidence {
+            Some(evidence) => evidence.hash(&mut h),
+            // Messages cite lines and offsets ("the block at line 16"); those move when
+            // unrelated lines are added, so digits do not count.
+            None => self
+                .message
+                .chars()
+                .filter(|c| !c.is_ascii_digit())
+                .for_each(|c| c.hash(&mut h)),
+        }
         format!("{:016x}", h.finish())
     }
 }
@@ -117,12 +124,13 @@ struct LocationJson<'a>(&'a Location);
 impl Serialize for LocationJson<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let loc = self.0;
-        let mut s = serializer.serialize_struct("Location", 6)?;
+        let mut s = serializer.serialize_struct("Location", 7)?;
         s.serialize_field("path", &loc.path)?;
         s.serialize_field("members", &loc.members)?;
         s.serialize_field("offset", &loc.offset)?;
         s.serialize_field("line", &loc.line)?;
         s.serialize_field("column", &loc.column)?;
+        s.serialize_field("resource", &loc.resource)?;
         s.serialize_field("display", &loc.to_string())?;
         s.end()
     }

@@ -8,6 +8,7 @@
 //! a CLI, async runtime or network dependency.
 
 mod atomic;
+pub mod baseline;
 mod finding;
 mod limits;
 mod location;
@@ -24,6 +25,6 @@ pub use finding::Finding;
 pub use limits::Limits;
 pub use location::Location;
 pub use policy::{Policy, PolicyError};
-pub use report::{FileVerdict, Report, ScanStatus, Summary};
+pub use report::{EXCLUDED_FORMAT, FileVerdict, Report, ScanStatus, Summary};
 pub use rule::{Reference, Rule};
 pub use severity::{ParseSeverityError, Severity};

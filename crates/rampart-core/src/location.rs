@@ -23,6 +23,11 @@ pub struct Location {
     /// 1-based column, for text formats.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub column: Option<u32>,
+    /// The logical object inside the file the finding is about: an IaC resource address
+    /// (`aws_s3_bucket.data_lake`), a Kubernetes object (`Deployment/trainer`), a workflow
+    /// job, a notebook cell (`cell 4 output`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
 }
 
 impl Location {
@@ -62,6 +67,13 @@ impl Location {
         }
     }
 
+    pub fn with_resource(&self, resource: impl Into<String>) -> Self {
+        Location {
+            resource: Some(resource.into()),
+            ..self.clone()
+        }
+    }
+
     /// The innermost file name (member or path): what extension hints look at.
     pub fn name(&self) -> &str {
         self.members
@@ -97,6 +109,9 @@ impl fmt::Display for Location {
         } else if let Some(offset) = self.offset {
             write!(f, "@{offset}")?;
         }
+        if let Some(resource) = &self.resource {
+            write!(f, " ({resource})")?;
+        }
         Ok(())
     }
 }
@@ -115,5 +130,7 @@ mod tests {
         assert_eq!(loc.name(), "archive/data.pkl");
         let line = Location::file("main.tf").at_line(12, Some(3));
         assert_eq!(line.to_string(), "main.tf:12:3");
+        let resource = line.with_resource("aws_s3_bucket.data");
+        assert_eq!(resource.to_string(), "main.tf:12:3 (aws_s3_bucket.data)");
     }
 }

@@ -49,7 +49,10 @@ impl FileVerdict {
 
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Summary {
+    /// Files looked at (excluded ones not counted).
     pub files: usize,
+    /// Files and directories the user excluded from the scan.
+    pub excluded: usize,
     pub incomplete_files: usize,
     pub failed_files: usize,
     /// Active findings by severity.
@@ -58,6 +61,9 @@ pub struct Summary {
     /// True when the gate fails (exit code 1).
     pub failed: bool,
 }
+
+/// The `format` of a file the user excluded from the scan.
+pub const EXCLUDED_FORMAT: &str = "excluded";
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Tool {
@@ -101,8 +107,13 @@ impl Report {
         });
         files.sort_by(|a, b| a.path.cmp(&b.path));
 
+        let excluded = files
+            .iter()
+            .filter(|file| file.format == EXCLUDED_FORMAT)
+            .count();
         let mut summary = Summary {
-            files: files.len(),
+            files: files.len() - excluded,
+            excluded,
             ..Summary::default()
         };
         let index: BTreeMap<&str, usize> = files

@@ -13,7 +13,7 @@ use rampart_formats::{
 use rampart_pickle::{PickleScanner, StreamInfo, StreamKind};
 use rayon::prelude::*;
 
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, Scanners};
 use crate::detect::{Expectation, Format, SNIFF_LEN, detect, is_text};
 use crate::rules::{EXTENSION_MISMATCH, POLYGLOT, TRAILING_DATA};
 use crate::{Input, InputKind};
@@ -23,6 +23,7 @@ use rampart_core::mapped::FileBytes;
 pub struct Scanner {
     pickle: PickleScanner,
     limits: Limits,
+    scanners: Scanners,
 }
 
 /// One input file's verdict and findings (before the policy is applied).
@@ -30,6 +31,9 @@ pub struct Scanner {
 pub struct ScanOutput {
     pub verdict: FileVerdict,
     pub findings: Vec<Finding>,
+    /// Things the user should know about this file that are not findings (an inline
+    /// suppression that was not honoured).
+    pub notices: Vec<String>,
 }
 
 impl Scanner {
@@ -38,10 +42,21 @@ impl Scanner {
             path: origin.to_owned(),
             message: e.to_string(),
         })?;
+        let scanners = match &config.scan.scanners {
+            Some(kinds) => Scanners::only(kinds),
+            None => Scanners::default(),
+        };
         Ok(Scanner {
             pickle,
             limits: config.limits.clone(),
+            scanners,
         })
+    }
+
+    /// Runs only these scanners (`--scanners`), whatever the configuration said.
+    pub fn with_scanners(mut self, scanners: Scanners) -> Self {
+        self.scanners = scanners;
+        self
     }
 
     /// Scans every input in parallel; `on_done` is called as each file finishes (for
@@ -51,14 +66,18 @@ impl Scanner {
         inputs: &[Input],
         on_done: &(dyn Fn(&ScanOutput) + Sync),
     ) -> Vec<ScanOutput> {
-        inputs
+        let mut outputs: Vec<ScanOutput> = inputs
             .par_iter()
             .map(|input| {
                 let output = self.scan_input(input);
                 on_done(&output);
                 output
             })
-            .collect()
+            .collect();
+        if self.scanners.config {
+            crate::checks::scan_terraform(inputs, &mut outputs);
+        }
+        outputs
     }
 
     pub fn scan_input(&self, input: &Input) -> ScanOutput {
@@ -68,10 +87,17 @@ impl Scanner {
             InputKind::Special => ScanOutput {
                 verdict: FileVerdict::new(&input.display, "not-a-file", 0),
                 findings: Vec::new(),
+                notices: Vec::new(),
+            },
+            InputKind::Excluded => ScanOutput {
+                verdict: FileVerdict::new(&input.display, rampart_core::EXCLUDED_FORMAT, 0),
+                findings: Vec::new(),
+                notices: Vec::new(),
             },
             InputKind::SymlinkInsideTree { .. } => ScanOutput {
                 verdict: FileVerdict::new(&input.display, "symlink", 0),
                 findings: Vec::new(),
+                notices: Vec::new(),
             },
             InputKind::SymlinkOutsideTree { target } => ScanOutput {
                 verdict: FileVerdict::new(&input.display, "symlink", 0),
@@ -83,6 +109,7 @@ impl Scanner {
                     )
                     .with_evidence(format!("-> {}", target.display())),
                 ],
+                notices: Vec::new(),
             },
         }
     }
@@ -102,13 +129,18 @@ impl Scanner {
                         location,
                         format!("could not read the file: {e}"),
                     )],
+                    notices: Vec::new(),
                 };
             }
         };
-        let (format, findings) = self.scan_bytes_at(&bytes, &location);
+        let (model_label, mut findings) = self.scan_bytes_at(&bytes, &location);
+        let label = crate::checks::scan_file(self.scanners, &bytes, &location, &mut findings);
+        let format = label.map_or(model_label, str::to_owned);
+        let notices = crate::suppress::apply_inline(&bytes, &input.display, &mut findings);
         ScanOutput {
             verdict: FileVerdict::new(&input.display, format, len),
             findings,
+            notices,
         }
     }
 
@@ -119,6 +151,7 @@ impl Scanner {
         ScanOutput {
             verdict: FileVerdict::new(display, format, data.len() as u64),
             findings,
+            notices: Vec::new(),
         }
     }
 
@@ -164,6 +197,9 @@ struct FileScan<'s> {
 impl FileScan<'_> {
     /// Detects `data`'s format and analyses it; returns the format label for the report.
     fn analyze(&mut self, data: &[u8], location: &Location) -> String {
+        if !self.scanner.scanners.model {
+            return "not-model-scanned".to_owned();
+        }
         let head = &data[..data.len().min(SNIFF_LEN)];
         let format = detect(head, location.name());
         self.analyze_as(format, data, location)

@@ -24,6 +24,72 @@ pub struct Config {
     pub waiver: Vec<Waiver>,
     pub limits: Limits,
     pub pickle: PickleConfig,
+    pub scan: ScanTable,
+}
+
+/// `[scan]`: what `rampart scan` looks at.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScanTable {
+    /// Scanners to run [default: all]; `--scanners` overrides.
+    pub scanners: Option<Vec<ScannerKind>>,
+    /// Paths not to read or enter (globs; see `Exclude`); `--exclude` adds to them.
+    pub exclude: Vec<String>,
+}
+
+/// One family of checks `rampart scan` runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScannerKind {
+    /// Model files: code that runs on load.
+    Model,
+    /// Infrastructure, IAM, Kubernetes, container and pipeline configuration.
+    Config,
+    /// Leaked credentials in code, configuration and notebooks.
+    Secret,
+}
+
+impl std::str::FromStr for ScannerKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "model" => Ok(ScannerKind::Model),
+            "config" => Ok(ScannerKind::Config),
+            "secret" => Ok(ScannerKind::Secret),
+            other => Err(format!(
+                "unknown scanner `{other}` (expected model, config or secret)"
+            )),
+        }
+    }
+}
+
+/// Which scanners run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Scanners {
+    pub model: bool,
+    pub config: bool,
+    pub secret: bool,
+}
+
+impl Default for Scanners {
+    fn default() -> Self {
+        Scanners {
+            model: true,
+            config: true,
+            secret: true,
+        }
+    }
+}
+
+impl Scanners {
+    pub fn only(kinds: &[ScannerKind]) -> Scanners {
+        Scanners {
+            model: kinds.contains(&ScannerKind::Model),
+            config: kinds.contains(&ScannerKind::Config),
+            secret: kinds.contains(&ScannerKind::Secret),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

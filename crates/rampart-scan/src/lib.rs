@@ -7,16 +7,19 @@
 //! file: anything it cannot analyse becomes a `scan/*` finding.
 
 mod analyze;
+mod checks;
 pub mod config;
 pub mod detect;
 mod rules;
+pub mod suppress;
 mod walk;
 
 use std::path::PathBuf;
 
 pub use analyze::{ScanOutput, Scanner, scan_bytes_default};
 pub use config::{Config, ConfigError};
-pub use walk::{WalkOptions, walk};
+pub use config::{ScannerKind, Scanners};
+pub use walk::{Exclude, WalkOptions, walk};
 
 use rampart_core::Rule;
 
@@ -27,6 +30,9 @@ pub fn rules() -> Vec<&'static Rule> {
         rampart_core::rules::RULES,
         rules::RULES,
         rampart_pickle::RULES,
+        rampart_iac::RULES,
+        rampart_deploy::RULES,
+        rampart_secrets::RULES,
         rampart_archive::RULES,
         rampart_formats::rules::RULES,
     ] {
@@ -57,4 +63,7 @@ pub enum InputKind {
     },
     /// A socket, FIFO or device: nothing a loader would read as a model.
     Special,
+    /// A file or directory the user excluded (`--exclude`, `[scan] exclude`): listed with
+    /// its own verdict, never read or entered.
+    Excluded,
 }

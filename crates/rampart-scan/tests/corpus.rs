@@ -16,7 +16,7 @@ fn every_fixture_gets_its_expected_verdict() {
     let scanner = Scanner::new(&Config::default(), Path::new("")).unwrap();
     let mut failures = Vec::new();
     for (name, want) in expected.as_object().unwrap() {
-        let inputs = walk(&[dir.join(name)], WalkOptions::default()).unwrap();
+        let inputs = walk(&[dir.join(name)], &WalkOptions::default()).unwrap();
         let output = scanner.scan_input(&inputs[0]);
         let rules: BTreeSet<&str> = output.findings.iter().map(|f| f.rule.id).collect();
         let failed = output.findings.iter().any(|f| f.severity >= Severity::High);

@@ -9,8 +9,9 @@ use rampart_core::Severity;
     version,
     about = "Supply-chain security for AI/ML: scan, hash, sign and verify models and datasets",
     long_about = "Supply-chain security for AI/ML.\n\n\
-        Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; \
-        2 usage error, bad configuration or an input path that does not exist."
+        Exit codes: 0 pass (no finding at or above --fail-on; verified); 1 findings at or \
+        above --fail-on, or a verification failed; 2 usage error, bad configuration, or an \
+        input that does not exist or cannot be read."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -35,6 +36,14 @@ pub enum Command {
     Log(crate::log_cmd::LogArgs),
     /// Record and check signed provenance (SLSA v1) of training runs.
     Attest(crate::attest_cmd::AttestArgs),
+    /// The local, offline advisory database (OSV) that `rampart audit` reads.
+    Db(crate::db_cmd::DbArgs),
+    /// Inventory a project, environment, lock file or model as an SBOM / ML-BOM.
+    Sbom(crate::audit_cmd::SbomArgs),
+    /// Audit dependencies offline: vulnerable, malicious, typosquatted, unpinned.
+    ///
+    /// Exit codes as for `scan`: 1 when a finding is at or above --fail-on.
+    Audit(crate::audit_cmd::AuditArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -84,6 +93,22 @@ pub struct ScanArgs {
     #[arg(long)]
     pub list_files: bool,
 
+    /// Scanners to run, comma-separated [default: model,config,secret, or `[scan] scanners`
+    /// in rampart.toml].
+    #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = parse_scanner)]
+    pub scanners: Option<Vec<rampart_scan::ScannerKind>>,
+
+    /// Do not read or enter paths matching GLOB (a name at any depth like `node_modules`,
+    /// or a path relative to the scanned directory like `models/cache/**`); they are listed
+    /// as excluded. Repeatable; adds to `[scan] exclude` in rampart.toml.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+
+    /// Accept the findings of an earlier JSON report (`--format json -o FILE`): they are
+    /// still reported, marked as baselined, but only new findings fail the scan.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
     /// Also verify the model (the one PATH) against this OpenSSF Model Signing bundle; a
     /// model that does not verify fails the scan. Needs --key or --certificate-chain.
     #[arg(long, value_name = "SIG")]
@@ -120,7 +145,11 @@ pub struct RulesArgs {
     pub format: RulesFormat,
 }
 
-fn parse_severity(s: &str) -> Result<Severity, String> {
+fn parse_scanner(s: &str) -> Result<rampart_scan::ScannerKind, String> {
+    s.parse()
+}
+
+pub(crate) fn parse_severity(s: &str) -> Result<Severity, String> {
     s.parse()
         .map_err(|e: rampart_core::ParseSeverityError| e.to_string())
 }

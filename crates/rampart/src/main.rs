@@ -2,7 +2,9 @@
 //! and renders its report. It holds no analysis logic of its own.
 
 mod attest_cmd;
+mod audit_cmd;
 mod cli;
+mod db_cmd;
 mod hash_cmd;
 mod integrity_args;
 mod log_cmd;
@@ -30,6 +32,9 @@ fn main() -> ExitCode {
         cli::Command::Verify(args) => verify_cmd::run(args),
         cli::Command::Log(args) => log_cmd::run(args),
         cli::Command::Attest(args) => attest_cmd::run(args),
+        cli::Command::Db(args) => db_cmd::run(args),
+        cli::Command::Sbom(args) => audit_cmd::sbom(args),
+        cli::Command::Audit(args) => audit_cmd::audit(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -9,6 +9,8 @@ use crate::cli::{RulesArgs, RulesFormat};
 pub fn all_rules() -> Vec<&'static Rule> {
     let mut rules = rampart_scan::rules();
     rules.extend_from_slice(rampart_integrity::rules::RULES);
+    rules.extend_from_slice(rampart_advisories::RULES);
+    rules.extend_from_slice(rampart_inventory::rules::RULES);
     rules
 }
 

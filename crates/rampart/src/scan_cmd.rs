@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rampart_core::{Report, Severity};
-use rampart_scan::{Config, Scanner, WalkOptions, walk};
+use rampart_scan::{Config, Exclude, Scanner, Scanners, WalkOptions, walk};
 
 use crate::cli::ScanArgs;
 use crate::output;
@@ -14,10 +14,28 @@ const PROGRESS_MIN_FILES: usize = 8;
 
 /// `rampart scan`: walk, scan in parallel, apply the policy, render, and gate.
 pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
-    let (config, origin) = load_config(&args)?;
+    let (config, origin) = load_config(args.config.as_deref(), args.no_config)?;
     let policy = config.policy(&origin, &crate::rules_cmd::all_rules())?;
     let signature_check = signature_check(&args)?;
-    let scanner = Scanner::new(&config, &origin)?;
+    let baseline = match &args.baseline {
+        Some(path) => {
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("cannot read the baseline `{}`", path.display()))?;
+            Some(rampart_core::baseline::Baseline::from_report(
+                &bytes,
+                &path.display().to_string(),
+            )?)
+        }
+        None => None,
+    };
+    let mut scanner = Scanner::new(&config, &origin)?;
+    if let Some(kinds) = &args.scanners {
+        scanner = scanner.with_scanners(Scanners::only(kinds));
+    }
+    let mut exclude_patterns = config.scan.exclude.clone();
+    exclude_patterns.extend(args.exclude.iter().cloned());
+    let exclude =
+        Exclude::new(&exclude_patterns).context("invalid --exclude or [scan] exclude glob")?;
     if let Some(jobs) = args.jobs {
         rayon::ThreadPoolBuilder::new()
             .num_threads(usize::from(jobs))
@@ -27,8 +45,9 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
 
     let inputs = walk(
         &args.paths,
-        WalkOptions {
+        &WalkOptions {
             follow_symlinks: args.follow_symlinks,
+            exclude,
         },
     )?;
     let progress = progress_bar(inputs.len(), args.output.quiet);
@@ -37,9 +56,11 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
 
     let mut files = Vec::with_capacity(outputs.len());
     let mut findings = Vec::new();
+    let mut file_notices = Vec::new();
     for output in outputs {
         files.push(output.verdict);
         findings.extend(output.findings);
+        file_notices.extend(output.notices);
     }
     let mut verification_notes = Vec::new();
     if let Some(check) = signature_check {
@@ -49,6 +70,10 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
         .to_zoned(jiff::tz::TimeZone::UTC)
         .date();
     let mut notices = policy.apply(&mut findings, today);
+    if let Some(baseline) = &baseline {
+        notices.push(baseline.apply(&mut findings));
+    }
+    notices.extend(file_notices);
     notices.extend(verification_notes);
     let fail_on = args.fail_on.or(config.fail_on).unwrap_or(Severity::High);
     let report = Report::new(
@@ -63,16 +88,21 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     Ok(u8::from(report.summary.failed))
 }
 
-fn load_config(args: &ScanArgs) -> anyhow::Result<(Config, PathBuf)> {
-    if args.no_config {
+/// The configuration in force: `--config FILE`, none with `--no-config`, else `rampart.toml`
+/// discovered from the working directory up to the repository root.
+pub(crate) fn load_config(
+    explicit: Option<&Path>,
+    no_config: bool,
+) -> anyhow::Result<(Config, PathBuf)> {
+    if no_config {
         return Ok((Config::default(), PathBuf::from("(defaults)")));
     }
-    let path = match &args.config {
+    let path = match explicit {
         Some(path) => {
             if !path.is_file() {
                 anyhow::bail!("config file `{}` does not exist", path.display());
             }
-            Some(path.clone())
+            Some(path.to_owned())
         }
         None => Config::discover(&std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))),
     };

@@ -56,6 +56,7 @@ pub fn run(args: SignArgs) -> anyhow::Result<u8> {
         Some(leaf) => {
             let mut chain = read_certificates(leaf)?;
             chain.truncate(1);
+            refuse_outside_validity(leaf, &chain)?;
             for path in &args.certificate_chain {
                 chain.extend(read_certificates(path)?);
             }
@@ -150,6 +151,37 @@ pub(crate) fn load_signing_key(
             anyhow::anyhow!("`{}`: {error}{hint}", path.display())
         })?;
     Ok(key)
+}
+
+/// A signature made with a certificate that is not valid now would be refused by any
+/// verifier that checks expiry: better to say so before signing.
+fn refuse_outside_validity(path: &Path, chain: &[Vec<u8>]) -> anyhow::Result<()> {
+    let Some(der) = chain.first() else {
+        return Ok(());
+    };
+    let leaf = rampart_x509::Certificate::from_der(der)
+        .with_context(|| format!("`{}`", path.display()))?;
+    let now = std::time::SystemTime::now();
+    let when = |time: std::time::SystemTime| {
+        jiff::Timestamp::try_from(time)
+            .map(|time| time.to_string())
+            .unwrap_or_default()
+    };
+    if now > leaf.not_after() {
+        anyhow::bail!(
+            "the signing certificate `{}` expired on {}",
+            path.display(),
+            when(leaf.not_after())
+        );
+    }
+    if now < leaf.not_before() {
+        anyhow::bail!(
+            "the signing certificate `{}` is not valid before {}",
+            path.display(),
+            when(leaf.not_before())
+        );
+    }
+    Ok(())
 }
 
 fn read_certificates(path: &Path) -> anyhow::Result<Vec<Vec<u8>>> {

@@ -71,10 +71,12 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<u8> {
     if !args.path.exists() {
         anyhow::bail!("`{}` does not exist", args.path.display());
     }
+    // A signature or manifest kept inside the model is not part of what it covers.
+    let own_file = args.signature.as_deref().or(args.manifest.as_deref());
     let options = verify_options(
         &args.path,
         &args.hashing,
-        args.signature.as_deref(),
+        own_file,
         args.ignore_unsigned_files,
         args.reject_signed_ignores,
     )?;
@@ -118,17 +120,17 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<u8> {
     report(&args, outcome)
 }
 
-/// Verification options for `model`; a signature file inside the model is left out, as
-/// model_signing does.
+/// Verification options for `model`; `own_file` (the signature or manifest) is left out
+/// when it lies inside the model, as model_signing does for signatures.
 pub fn verify_options(
     model: &Path,
     hashing: &HashingArgs,
-    signature: Option<&Path>,
+    own_file: Option<&Path>,
     ignore_unsigned_files: bool,
     reject_signed_ignores: bool,
 ) -> anyhow::Result<VerifyOptions> {
     let mut ignore_paths = hashing.model_relative_ignores(model);
-    ignore_paths.extend(signature.and_then(|path| rampart_integrity::path_inside(model, path)));
+    ignore_paths.extend(own_file.and_then(|path| rampart_integrity::path_inside(model, path)));
     Ok(VerifyOptions {
         hashing: hashing.serialization()?,
         ignore_git_paths: !hashing.no_ignore_git_paths,

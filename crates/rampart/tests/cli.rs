@@ -486,3 +486,9 @@ mod integrity;
 #[cfg(unix)]
 #[path = "cli/provenance.rs"]
 mod provenance;
+
+#[path = "cli/config.rs"]
+mod config;
+
+#[path = "cli/audit.rs"]
+mod audit;

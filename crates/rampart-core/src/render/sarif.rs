@@ -94,12 +94,16 @@ fn result(finding: &Finding, rule_index: usize) -> Value {
         }
         physical["region"] = region;
     }
+    let mut location = json!({ "physicalLocation": physical });
+    if let Some(resource) = &loc.resource {
+        location["logicalLocations"] = json!([{ "fullyQualifiedName": resource }]);
+    }
     let mut result = json!({
         "ruleId": finding.rule.id,
         "ruleIndex": rule_index,
         "level": finding.severity.sarif_level(),
         "message": { "text": text },
-        "locations": [{ "physicalLocation": physical }],
+        "locations": [location],
         "partialFingerprints": { "rampartFinding/v1": finding.fingerprint() },
         "properties": {
             "severity": finding.severity,

@@ -145,9 +145,14 @@ pub fn render_table(report: &Report, options: TableOptions) -> String {
         )
     };
     let files = if s.files == 1 { "file" } else { "files" };
+    let excluded = if s.excluded > 0 {
+        format!(" ({} excluded)", s.excluded)
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "{outcome}: {} {files} scanned{incomplete}: {found}{waived_note} (fail-on: {})",
+        "{outcome}: {} {files} scanned{excluded}{incomplete}: {found}{waived_note} (fail-on: {})",
         s.files, report.fail_on
     );
     out

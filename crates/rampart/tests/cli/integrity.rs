@@ -505,6 +505,22 @@ fn certificate_mode_signs_and_checks_chain_identity_and_expiry() {
         .stderr(predicate::str::contains("not for this private key"));
     assert!(!wrong.exists());
 
+    rampart_in(temp.path())
+        .arg("sign")
+        .arg(&model)
+        .arg("--signature")
+        .arg(&wrong)
+        .args([
+            "--key",
+            &pem("leaf.key.pem"),
+            "--certificate",
+            &pem("leaf-expired.pem"),
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("expired on 2021"));
+    assert!(!wrong.exists());
+
     // The expired leaf verifies like the reference tool, with a warning, unless refused.
     let expired = fixtures().join("sigs/small.cert-expired.sig");
     rampart_in(&fixtures())
@@ -567,6 +583,19 @@ fn detached_manifests_pin_datasets_without_keys() {
     verify_manifest(&[])
         .code(2)
         .stderr(predicate::str::contains("inconsistent"));
+}
+
+#[test]
+fn a_manifest_inside_the_dataset_is_left_out() {
+    let (_temp, model) = copy_model("small");
+    rampart_in(&model)
+        .args(["hash", ".", "--format", "json", "-o", "MANIFEST.json"])
+        .assert()
+        .success();
+    rampart_in(&model)
+        .args(["verify", ".", "--manifest", "MANIFEST.json"])
+        .assert()
+        .success();
 }
 
 #[test]

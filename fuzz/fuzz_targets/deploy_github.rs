@@ -1,0 +1,9 @@
+#![no_main]
+
+use rampart_core::Location;
+use rampart_deploy::github;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let mut out = Vec::new();
+    github::scan(data, &Location::file("fuzz"), &mut out);
+});
