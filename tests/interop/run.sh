@@ -2,7 +2,9 @@
 # Interop checks that need other tools (installed here, into a throw-away venv):
 #  - rampart's SARIF against the official SARIF 2.1.0 schema;
 #  - bundles rampart signs, verified by the reference OpenSSF Model Signing client
-#    (Python `model-signing`), for ECDSA P-256, P-384 and P-521, files mode.
+#    (Python `model-signing`), for ECDSA P-256, P-384 and P-521, files mode;
+#  - the HTML report in headless Chromium (Debian's `chromium`): renders, makes no request;
+#  - the pre-commit hooks, run by the real `pre-commit` on a throw-away repository.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 venv="${INTEROP_VENV:-target/interop-venv}"
@@ -51,4 +53,10 @@ fi
   --signature "$out/cert.sig" -q
 "$venv/bin/model_signing" verify certificate "$fixtures/models/small" --signature "$out/cert.sig" \
   --certificate_chain "$fixtures/pki/root-ca.pem"
+echo "-- HTML report in headless Chromium"
+tests/interop/html_chromium.sh
+
+echo "-- pre-commit hooks"
+INTEROP_VENV="$venv" tests/interop/pre_commit.sh
+
 echo "interop: all checks passed"

@@ -311,6 +311,9 @@ pub(crate) fn plausible_value(value: &[u8], kind: SecretName) -> bool {
     if is_reference(value) || is_uuid(value) || is_email(value) || is_digest(value) {
         return false;
     }
+    if kind == SecretName::Key && is_slug(value) {
+        return false;
+    }
     // `a=1&b=2`: a query string, not one value.
     let unpadded = value
         .strip_suffix(b"==")
@@ -338,6 +341,17 @@ pub(crate) fn plausible_value(value: &[u8], kind: SecretName) -> bool {
         SecretName::Key if is_hex(value) => bits >= 3.0 && classes.letters() > 0,
         SecretName::Key => classes.digit > 0 && classes.letters() > 0 && bits >= 3.5,
     }
+}
+
+/// Short words joined by `-`, `.` or `_` (`LicenseRef-scancode-scsl-3.0`,
+/// `gpt-4o-mini-2024-07-18`): a name, version or identifier. Generated keys carry at least
+/// one long random run.
+fn is_slug(value: &[u8]) -> bool {
+    let segments: Vec<&[u8]> = value
+        .split(|&b| matches!(b, b'-' | b'.' | b'_'))
+        .filter(|part| !part.is_empty())
+        .collect();
+    segments.len() >= 3 && segments.iter().all(|segment| segment.len() <= 12)
 }
 
 /// Environment lookups, paths and URLs: where the secret comes from, not the secret.
@@ -499,6 +513,18 @@ mod tests {
         assert_eq!(words(b"APIKey"), ["api", "key"]);
         assert_eq!(words(b"self.db-password2"), ["self", "db", "password"]);
         assert_eq!(words(b"api_key_2"), ["api", "key"]);
+    }
+
+    #[test]
+    fn slugs_are_identifiers_not_keys() {
+        assert!(is_slug(b"LicenseRef-scancode-scsl-3.0"));
+        assert!(is_slug(b"gpt-4o-mini-2024-07-18"));
+        assert!(!plausible_value(
+            b"LicenseRef-scancode-scsl-3.0",
+            SecretName::Key
+        ));
+        assert!(!is_slug(b"ak-Zq8r2LmX0vTb7NcY4hWdP3sK"));
+        assert!(!is_slug(b"q8Zr2LmX0vTb7NcY4hWdP3sK9a"));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use rampart_core::Location;
 use rampart_secrets::{detect, scan};
 
-const SKIPPED_DIRS: &[&str] = &["target", ".git", "__pycache__", "artifacts"];
+const SKIPPED_DIRS: &[&str] = &["target", ".git", "__pycache__", "artifacts", "node_modules"];
 
 /// Findings that are right and intended: test key material other crates commit on
 /// purpose, and fuzz seeds that are malformed on purpose. Each entry is a path prefix and
@@ -36,9 +36,12 @@ fn files_under(root: &Path) -> Vec<PathBuf> {
         .into_iter()
         .filter_entry(|e| {
             let name = e.file_name().to_string_lossy();
-            // Virtual environments under bench/ are installed tools, not this repository.
+            // Virtual environments and npm installs under bench/ are tools the benchmarks
+            // install (git-ignored), not this repository.
             !(e.file_type().is_dir()
-                && (SKIPPED_DIRS.contains(&name.as_ref()) || name.starts_with(".venv")))
+                && (SKIPPED_DIRS.contains(&name.as_ref())
+                    || name.starts_with(".venv")
+                    || name.starts_with(".cdxgen")))
         })
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_file())

@@ -44,6 +44,15 @@ pub enum Command {
     ///
     /// Exit codes as for `scan`: 1 when a finding is at or above --fail-on.
     Audit(crate::audit_cmd::AuditArgs),
+    /// Which MITRE ATLAS techniques and OWASP ML/LLM Top 10 entries the rules cover, and
+    /// which in rampart's scope they do not.
+    Coverage(crate::coverage_cmd::CoverageArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(crate::completions_cmd::CompletionsArgs),
+    /// Print the man page (roff), or write one page per command with --dir.
+    Manpage(crate::completions_cmd::ManpageArgs),
+    /// Write a commented rampart.toml and, on request, CI configuration for this repository.
+    Init(crate::init_cmd::InitArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -54,6 +63,10 @@ pub enum ReportFormat {
     Json,
     /// SARIF 2.1.0, for GitHub code scanning and other SARIF consumers.
     Sarif,
+    /// One self-contained HTML page (no external resources) with filters, for people.
+    Html,
+    /// GitLab SAST security report (schema 15.x), for `artifacts:reports:sast`.
+    GitlabSast,
 }
 
 #[derive(Args, Debug)]

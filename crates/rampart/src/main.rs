@@ -4,8 +4,11 @@
 mod attest_cmd;
 mod audit_cmd;
 mod cli;
+mod completions_cmd;
+mod coverage_cmd;
 mod db_cmd;
 mod hash_cmd;
+mod init_cmd;
 mod integrity_args;
 mod log_cmd;
 mod output;
@@ -23,6 +26,7 @@ use clap::Parser;
 const EXIT_USAGE: u8 = 2;
 
 fn main() -> ExitCode {
+    output::record_run_start();
     let cli = cli::Cli::parse();
     let result = match cli.command {
         cli::Command::Scan(args) => scan_cmd::run(args),
@@ -35,6 +39,10 @@ fn main() -> ExitCode {
         cli::Command::Db(args) => db_cmd::run(args),
         cli::Command::Sbom(args) => audit_cmd::sbom(args),
         cli::Command::Audit(args) => audit_cmd::audit(args),
+        cli::Command::Coverage(args) => coverage_cmd::run(args),
+        cli::Command::Completions(args) => completions_cmd::completions(args),
+        cli::Command::Manpage(args) => completions_cmd::manpage(args),
+        cli::Command::Init(args) => init_cmd::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

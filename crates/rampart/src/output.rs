@@ -2,12 +2,23 @@
 //! file behind.
 
 use std::io::{IsTerminal, Write};
+use std::sync::OnceLock;
 
 use anyhow::Context;
 use rampart_core::Report;
-use rampart_core::render::{TableOptions, render_json, render_sarif, render_table};
+use rampart_core::render::{
+    ScanWindow, TableOptions, render_gitlab_sast, render_html, render_json, render_sarif,
+    render_table,
+};
 
 use crate::cli::{OutputArgs, ReportFormat};
+
+/// When this process started: GitLab reports carry the scan's start and end times.
+static RUN_STARTED: OnceLock<jiff::Timestamp> = OnceLock::new();
+
+pub fn record_run_start() {
+    RUN_STARTED.get_or_init(jiff::Timestamp::now);
+}
 
 /// Renders `report` in the requested format to `--output` or standard output; with
 /// `--output`, a one-line summary still goes to standard error (unless `--quiet`).
@@ -18,6 +29,12 @@ pub fn emit(report: &Report, args: &OutputArgs, list_files: bool) -> anyhow::Res
         ReportFormat::Table => render_table(report, TableOptions { color, list_files }),
         ReportFormat::Json => render_json(report),
         ReportFormat::Sarif => render_sarif(report),
+        ReportFormat::Html => render_html(report),
+        ReportFormat::GitlabSast => {
+            let finished = jiff::Timestamp::now();
+            let started = RUN_STARTED.get().copied().unwrap_or(finished);
+            render_gitlab_sast(report, ScanWindow { started, finished })
+        }
     };
     match &args.output {
         Some(path) => {

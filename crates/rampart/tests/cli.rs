@@ -492,3 +492,9 @@ mod config;
 
 #[path = "cli/audit.rs"]
 mod audit;
+
+#[path = "cli/report_html.rs"]
+mod report_html;
+
+#[path = "cli/ci_integrations.rs"]
+mod ci_integrations;
