@@ -45,7 +45,7 @@ pub static MALICIOUS_PACKAGE: Rule = Rule {
     references: &[
         Reference::Cwe(506),
         Reference::Atlas("AML.T0010"),
-        Reference::Atlas("AML.T0011.000"),
+        Reference::Atlas("AML.T0011.001"),
         Reference::Owasp("ML06:2023"),
         Reference::Owasp("LLM03:2025"),
     ],
@@ -70,6 +70,7 @@ pub static TYPOSQUAT: Rule = Rule {
                   name is right, waive the finding for this dependency.",
     references: &[
         Reference::Cwe(506),
+        Reference::Atlas("AML.T0011.001"),
         SUPPLY_CHAIN[0],
         SUPPLY_CHAIN[1],
         SUPPLY_CHAIN[2],

@@ -1,0 +1,132 @@
+use std::fmt;
+
+use sha2::{Digest as _, Sha256};
+
+use crate::error::{ImageError, Result};
+
+/// A `sha256:<64 hex>` content digest. Only sha256 is accepted: it is what every builder
+/// writes, and a validated digest is safe to use as a blob file name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Digest {
+    hex: String,
+}
+
+impl Digest {
+    pub fn parse(text: &str) -> Result<Digest> {
+        let hex = text
+            .strip_prefix("sha256:")
+            .ok_or_else(|| ImageError::Malformed {
+                what: format!("digest '{}'", shorten(text)),
+                reason: "only sha256 digests are supported".to_owned(),
+            })?;
+        if hex.len() != 64
+            || !hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return Err(ImageError::Malformed {
+                what: format!("digest '{}'", shorten(text)),
+                reason: "a sha256 digest is 64 lower-case hex digits".to_owned(),
+            });
+        }
+        Ok(Digest {
+            hex: hex.to_owned(),
+        })
+    }
+
+    /// The digest of `bytes`.
+    pub fn of(bytes: &[u8]) -> Digest {
+        Digest {
+            hex: hex::encode(Sha256::digest(bytes)),
+        }
+    }
+
+    pub fn hex(&self) -> &str {
+        &self.hex
+    }
+
+    /// Where the blob lives in an OCI layout.
+    pub fn blob_path(&self) -> String {
+        format!("blobs/sha256/{}", self.hex)
+    }
+
+    /// The digest a docker save member name carries: `blobs/sha256/<hex>` or `<hex>.json`.
+    pub(crate) fn from_member_name(name: &str) -> Option<Digest> {
+        let hex = name
+            .strip_prefix("blobs/sha256/")
+            .or_else(|| name.strip_suffix(".json"))?;
+        Digest::parse(&format!("sha256:{hex}")).ok()
+    }
+}
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "sha256:{}", self.hex)
+    }
+}
+
+/// Checks `bytes` against `expected` (and the descriptor's size when it has one).
+pub(crate) fn verify(blob: &str, bytes: &[u8], expected: &Digest, size: Option<u64>) -> Result<()> {
+    if let Some(size) = size
+        && size != bytes.len() as u64
+    {
+        return Err(ImageError::DigestMismatch {
+            blob: blob.to_owned(),
+            expected: format!("{size} bytes"),
+            actual: format!("{} bytes", bytes.len()),
+        });
+    }
+    let actual = Digest::of(bytes);
+    if &actual != expected {
+        return Err(ImageError::DigestMismatch {
+            blob: blob.to_owned(),
+            expected: expected.to_string(),
+            actual: actual.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Hostile strings end up in error messages; keep them short.
+pub(crate) fn shorten(text: &str) -> String {
+    const MAX: usize = 80;
+    match text.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_only_well_formed_sha256() {
+        let good = format!("sha256:{}", "ab".repeat(32));
+        assert_eq!(Digest::parse(&good).map(|d| d.to_string()).ok(), Some(good));
+        for bad in [
+            "sha512:00".to_owned(),
+            format!("sha256:{}", "AB".repeat(32)),
+            format!("sha256:{}/../x", "a".repeat(60)),
+            "sha256:".to_owned(),
+        ] {
+            assert!(Digest::parse(&bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn verify_reports_size_and_hash_mismatches() {
+        let digest = Digest::of(b"abc");
+        assert!(verify("b", b"abc", &digest, Some(3)).is_ok());
+        assert!(verify("b", b"abc", &digest, Some(4)).is_err());
+        assert!(verify("b", b"abd", &digest, None).is_err());
+    }
+
+    #[test]
+    fn member_names_carry_digests() {
+        let hex = "0".repeat(64);
+        assert!(Digest::from_member_name(&format!("blobs/sha256/{hex}")).is_some());
+        assert!(Digest::from_member_name(&format!("{hex}.json")).is_some());
+        assert!(Digest::from_member_name("abc/layer.tar").is_none());
+    }
+}

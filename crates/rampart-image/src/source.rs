@@ -1,0 +1,204 @@
+//! Where an image's files come from: a directory (OCI layout, or an extracted docker save)
+//! or a tar archive of one. Archives are mapped (or, when gzip-wrapped, decompressed once
+//! within the limits) and their members are zero-copy slices.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::ops::{Deref, Range};
+use std::path::{Path, PathBuf};
+
+use rampart_archive::tar;
+use rampart_core::mapped::FileBytes;
+use rampart_core::{Finding, Limits, Location};
+
+use crate::error::{ImageError, Result};
+use crate::layer::{self, Compression};
+
+/// Bytes that are either mapped from a file or owned.
+pub(crate) enum Bytes {
+    Mapped(FileBytes),
+    Owned(Vec<u8>),
+}
+
+impl Deref for Bytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Mapped(map) => map,
+            Bytes::Owned(bytes) => bytes,
+        }
+    }
+}
+
+/// One file of the image, borrowed from an archive or mapped from a directory.
+pub(crate) enum Blob<'s> {
+    Borrowed(&'s [u8]),
+    Mapped(FileBytes),
+}
+
+impl Deref for Blob<'_> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Blob::Borrowed(bytes) => bytes,
+            Blob::Mapped(map) => map,
+        }
+    }
+}
+
+pub(crate) enum Source {
+    Directory(PathBuf),
+    Archive {
+        bytes: Bytes,
+        /// Normalised member name → where its content lies in `bytes`.
+        members: HashMap<String, Range<usize>>,
+    },
+}
+
+impl Source {
+    /// Opens a directory as it is, or a (possibly gzip-wrapped) tar archive. Anomalies of
+    /// the archive itself go to `out`.
+    pub fn open(path: &Path, limits: &Limits, out: &mut Vec<Finding>) -> Result<Source> {
+        let io_error = |source| ImageError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let metadata = std::fs::metadata(path).map_err(io_error)?;
+        if metadata.is_dir() {
+            return Ok(Source::Directory(path.to_owned()));
+        }
+        let file = File::open(path).map_err(io_error)?;
+        let bytes = FileBytes::open(&file, metadata.len()).map_err(io_error)?;
+        Source::archive(
+            Bytes::Mapped(bytes),
+            &path.display().to_string(),
+            limits,
+            out,
+        )
+    }
+
+    pub fn archive(
+        bytes: Bytes,
+        display: &str,
+        limits: &Limits,
+        out: &mut Vec<Finding>,
+    ) -> Result<Source> {
+        let location = Location::file(display);
+        let bytes = match layer::sniff(&bytes) {
+            Compression::None => bytes,
+            Compression::Gzip | Compression::Zstd => {
+                let mut total = limits.max_total_decompressed_bytes;
+                let decoded = layer::decompress(&bytes, &location, limits, &mut total, out);
+                match decoded {
+                    Some(decoded) => Bytes::Owned(decoded.into_owned()),
+                    None => {
+                        return Err(ImageError::Malformed {
+                            what: display.to_owned(),
+                            reason: "its compressed stream could not be read (see findings)"
+                                .to_owned(),
+                        });
+                    }
+                }
+            }
+        };
+        if !bytes.is_empty() && !tar::looks_like_tar(&bytes) {
+            return Err(ImageError::NotAnImage {
+                path: display.to_owned(),
+            });
+        }
+        let mut members = HashMap::new();
+        let base = bytes.as_ptr() as usize;
+        for entry in tar::entries(&bytes, &location, limits, out) {
+            if !entry.is_file() {
+                continue;
+            }
+            // Members are slices of `bytes`; keep their ranges, not the borrows.
+            let start = (entry.data.as_ptr() as usize).saturating_sub(base);
+            members.insert(
+                normalise_member(&entry.name).to_owned(),
+                start..start + entry.data.len(),
+            );
+        }
+        Ok(Source::Archive { bytes, members })
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        match self {
+            Source::Directory(root) => root.join(name).is_file(),
+            Source::Archive { members, .. } => members.contains_key(name),
+        }
+    }
+
+    /// The member `name` (a relative path from the image's own JSON, so checked first).
+    pub fn member(&self, name: &str) -> Result<Blob<'_>> {
+        let name = normalise_member(name);
+        let missing = || ImageError::Missing {
+            what: format!("'{}'", crate::digest::shorten(name)),
+        };
+        if name.is_empty() || name.split('/').any(|part| part == ".." || part.is_empty()) {
+            return Err(ImageError::Malformed {
+                what: format!("member name '{}'", crate::digest::shorten(name)),
+                reason: "it is not a plain relative path inside the image".to_owned(),
+            });
+        }
+        match self {
+            Source::Archive { bytes, members } => members
+                .get(name)
+                .and_then(|range| bytes.get(range.clone()))
+                .map(Blob::Borrowed)
+                .ok_or_else(missing),
+            Source::Directory(root) => {
+                let path = root.join(name);
+                let io_error = |source| ImageError::Io {
+                    path: path.display().to_string(),
+                    source,
+                };
+                let file = File::open(&path).map_err(|error| match error.kind() {
+                    std::io::ErrorKind::NotFound => missing(),
+                    _ => io_error(error),
+                })?;
+                let metadata = file.metadata().map_err(io_error)?;
+                if !metadata.is_file() {
+                    return Err(missing());
+                }
+                Ok(Blob::Mapped(
+                    FileBytes::open(&file, metadata.len()).map_err(io_error)?,
+                ))
+            }
+        }
+    }
+
+    /// A JSON document of the image, bounded by `limits.max_header_bytes`.
+    pub fn json_member(&self, name: &str, limits: &Limits) -> Result<Blob<'_>> {
+        let blob = self.member(name)?;
+        check_json_size(name, &blob, limits)?;
+        Ok(blob)
+    }
+}
+
+pub(crate) fn check_json_size(name: &str, bytes: &[u8], limits: &Limits) -> Result<()> {
+    if bytes.len() as u64 > limits.max_header_bytes {
+        return Err(ImageError::Limit {
+            what: format!("'{}'", crate::digest::shorten(name)),
+            limit: "max_header_bytes",
+            size: bytes.len() as u64,
+            max: limits.max_header_bytes,
+        });
+    }
+    Ok(())
+}
+
+/// `./a/b` and `/a/b` name the same member as `a/b`.
+pub(crate) fn normalise_member(name: &str) -> &str {
+    let mut name = name;
+    loop {
+        let trimmed = name.trim_start_matches('/');
+        let trimmed = trimmed.strip_prefix("./").unwrap_or(trimmed);
+        if trimmed.len() == name.len() {
+            return name;
+        }
+        name = trimmed;
+    }
+}
