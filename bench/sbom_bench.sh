@@ -16,7 +16,7 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$HERE")"
-DATA="$ROOT/../shared/data"
+DATA="$(cd "$ROOT/../shared/data" && pwd)"
 RUNS=5
 KEEP=0
 OUT="$HERE/results/sbom.md"
@@ -259,9 +259,9 @@ RAMPART_SBOM_WALL=$(cut -d' ' -f1 "$WORK/rampart.measure")
   echo
   cdxpy_wall=$(cut -d' ' -f1 "$WORK/cdxpy.measure"); cdxpy_nv_wall=$(cut -d' ' -f1 "$WORK/cdxpy-nv.measure")
   awk -v r="$RAMPART_SBOM_WALL" -v a="$cdxpy_wall" -v b="$cdxpy_nv_wall" 'BEGIN{
-    printf "Target: rampart sbom in tens of milliseconds and at least 30x faster than cyclonedx-py: %.1f ms and %.0fx the default \`cyclonedx-py environment\`: %s",
+    printf "Target: rampart sbom in tens of milliseconds and at least 30x faster than cyclonedx-py: %.1f ms and %.0fx the default `cyclonedx-py environment`: %s",
       r * 1000, a / r, (r < 0.1 && a / r >= 30) ? "met" : "NOT met"
-    printf " (%.0fx against \`--no-validate\`, which skips the schema validation that takes most of its time: %s).\n",
+    printf " (%.0fx against `--no-validate`, which skips the schema validation that takes most of its time: %s).\n",
       b / r, (b / r >= 30) ? "also met" : "not met" }'
   extra=$("$TOOLS/bin/python" - "$WORK/cdxgen.json" "$WORK/rampart.json" <<'PY'
 import json, sys
@@ -282,7 +282,7 @@ PY
   echo
   echo "rampart reads \`shared/data/osv\` ($(find "$DATA/osv" -name '*.json' | wc -l) OSV records): imported once with"
   echo "\`rampart db import $DATA/osv --db-path \$TMP/db --top-list pypi-top.txt\` ($(ms "$import_wall") ms), or read as is with \`--db\`."
-  echo "pip-audit $PIP_AUDIT_VERSION (\`--path <site-packages> -f json\`, empty cache) has no offline database; it was run with no network."
+  echo "$PIP_AUDIT_VERSION (\`--path <site-packages> -f json\`, empty cache) has no offline database; it was run with no network."
   echo
   echo "| tool | wall ms | peak RSS MiB | exit | advisories found (packages) | last line on stderr |"
   echo "|---|---:|---:|---:|---:|---|"
@@ -314,6 +314,13 @@ PY
   echo
   echo '```'
   grep -v '^\s' "$WORK/pa-proxy.stderr" | grep -v '^\s*$' | tail -4 | cut -c1-300
+  echo '```'
+  echo
+  echo "Exactness: the same venv's (package, version, advisory) matches computed independently with Python"
+  echo "\`packaging\` over the same OSV data (\`bench/audit_oracle.py\`, the oracle of rampart-advisories' tests):"
+  echo
+  echo '```'
+  "$TOOLS/bin/python" "$HERE/audit_oracle.py" "$TARGET" "$DATA/osv" "$WORK/audit-db.json" || echo "MISMATCH: see the lines above"
   echo '```'
 } | tee "$OUT"
 log "written to $OUT"

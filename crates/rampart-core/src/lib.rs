@@ -26,5 +26,5 @@ pub use limits::Limits;
 pub use location::Location;
 pub use policy::{Policy, PolicyError};
 pub use report::{EXCLUDED_FORMAT, FileVerdict, Report, ScanStatus, Summary};
-pub use rule::{Reference, Rule};
+pub use rule::{Reference, Rule, rule_table_problems};
 pub use severity::{ParseSeverityError, Severity};

@@ -108,3 +108,51 @@ impl Serialize for Rule {
         s.end()
     }
 }
+
+/// What is wrong with a crate's rule table, for its tests: duplicate ids, ids that are not
+/// lower-case `<domain>/<slug>`, a rule of another scanner, missing documentation, or no CWE.
+/// Empty when the table is sound.
+pub fn rule_table_problems(rules: &[&Rule], scanner: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut ids: Vec<&str> = rules.iter().map(|rule| rule.id).collect();
+    ids.sort_unstable();
+    for pair in ids.windows(2) {
+        if let [a, b] = pair
+            && a == b
+        {
+            problems.push(format!("{a}: duplicate id"));
+        }
+    }
+    let well_formed = |part: &str| {
+        !part.is_empty()
+            && part
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    };
+    for rule in rules {
+        let id = rule.id;
+        match id.split_once('/') {
+            Some((domain, slug)) if well_formed(domain) && well_formed(slug) => {}
+            _ => problems.push(format!("{id}: not a lower-case `<domain>/<slug>` id")),
+        }
+        if rule.scanner != scanner {
+            problems.push(format!(
+                "{id}: scanner `{}`, expected `{scanner}`",
+                rule.scanner
+            ));
+        }
+        if rule.title.is_empty() || rule.description.len() < 40 || rule.remediation.len() < 20 {
+            problems.push(format!(
+                "{id}: title, description or remediation missing or too short"
+            ));
+        }
+        if !rule
+            .references
+            .iter()
+            .any(|reference| matches!(reference, Reference::Cwe(_)))
+        {
+            problems.push(format!("{id}: no CWE reference"));
+        }
+    }
+    problems
+}

@@ -72,6 +72,8 @@ pub static SAVEDMODEL_DATASET_READER_OP: Rule = Rule {
     remediation: "Check which paths the reader opens and whether the op is reachable from the \
                   serving signature; re-export the model without the input pipeline.",
     references: &[
+        // Reads whatever file path the graph names when the model runs.
+        Reference::Cwe(73),
         Reference::Atlas("AML.T0010.003"),
         Reference::Atlas("AML.T0011.000"),
         Reference::Owasp("ML06:2023"),

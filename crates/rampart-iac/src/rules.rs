@@ -104,6 +104,25 @@ pub static PROVIDER_CREDENTIALS: Rule = Rule {
     ],
 };
 
+pub static RESOURCE_HARDCODED_SECRET: Rule = Rule {
+    id: "terraform/hardcoded-secret",
+    scanner: "config",
+    severity: Severity::High,
+    title: "Password or secret written in a resource",
+    description: "A resource argument that holds a password or secret (a database administrator \
+                  password, a client secret, an auth token) is set to a literal string. It is in \
+                  the repository and its history, in plan output and in the state file.",
+    remediation: "Generate it and keep it out of the code, then rotate the exposed one:\n\n\
+                  resource \"random_password\" \"db\" {\n  length = 32\n}\n\n\
+                  administrator_login_password = random_password.db.result\n\n\
+                  (or read it from a secrets manager data source; mark variables `sensitive = true`).",
+    references: refs![
+        Reference::Cwe(798),
+        Reference::Url("https://attack.mitre.org/techniques/T1552/001/"),
+        Reference::Atlas("AML.T0055"),
+    ],
+};
+
 // ---------------------------------------------------------------- iam/*
 
 const IAM_REFS: &[Reference] = &[
@@ -689,6 +708,7 @@ pub static RULES: &[&Rule] = &[
     &NOT_EVALUATED,
     &VALUE_NOT_EVALUATED,
     &PROVIDER_CREDENTIALS,
+    &RESOURCE_HARDCODED_SECRET,
     &IAM_CONDITION_MISMATCH,
     &IAM_ALLOW_NOT_ACTION,
     &IAM_UNKNOWN_ACTION,
@@ -728,45 +748,13 @@ pub static RULES: &[&Rule] = &[
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::RULES;
 
     #[test]
     fn rules_are_unique_and_fully_described() {
-        let mut ids: Vec<&str> = RULES.iter().map(|r| r.id).collect();
-        ids.sort_unstable();
-        let count = ids.len();
-        ids.dedup();
-        assert_eq!(ids.len(), count, "duplicate rule ids");
-        for rule in RULES {
-            let (domain, slug) = rule.id.split_once('/').expect("<domain>/<slug>");
-            for part in [domain, slug] {
-                assert!(
-                    !part.is_empty()
-                        && part
-                            .chars()
-                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
-                    "{}",
-                    rule.id
-                );
-            }
-            assert_eq!(rule.scanner, "config", "{}", rule.id);
-            assert!(
-                rule.title.len() > 10 && rule.description.len() > 80,
-                "{}",
-                rule.id
-            );
-            assert!(
-                !rule.remediation.is_empty() && !rule.references.is_empty(),
-                "{}",
-                rule.id
-            );
-            assert!(
-                rule.references
-                    .iter()
-                    .any(|r| matches!(r, Reference::Cwe(_))),
-                "{} has no CWE",
-                rule.id
-            );
-        }
+        assert_eq!(
+            rampart_core::rule_table_problems(RULES, "config"),
+            Vec::<String>::new()
+        );
     }
 }

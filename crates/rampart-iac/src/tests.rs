@@ -85,6 +85,22 @@ resource "aws_sagemaker_notebook_instance" "nb" {
 }"#,
     ),
     (
+        "terraform/hardcoded-secret",
+        r#"resource "azurerm_mssql_server" "db" {
+  name                         = "db"
+  administrator_login          = "admin"
+  administrator_login_password = "AdminPassword123!"
+}"#,
+        r#"resource "random_password" "db" { length = 32 }
+variable "client_secret" { sensitive = true }
+resource "azurerm_mssql_server" "db" {
+  name                         = "db"
+  administrator_login_password = random_password.db.result
+  password_enabled             = "true"
+}
+resource "azuread_application_password" "app" { display_name = var.client_secret }"#,
+    ),
+    (
         "terraform/provider-hardcoded-credentials",
         r#"provider "aws" {
   region     = "us-east-1"
@@ -1193,6 +1209,15 @@ const TERRAGOAT: &[&str] = &[
     "terraform/deprecated-argument aws_s3_bucket.logs aws/s3.tf:119",
     "terraform/deprecated-argument aws_s3_bucket.operations aws/s3.tf:69",
     "terraform/deprecated-argument aws_s3_bucket.operations aws/s3.tf:70",
+    "terraform/hardcoded-secret azurerm_mssql_server.mssql1 azure/mssql.tf:26",
+    "terraform/hardcoded-secret azurerm_mssql_server.mssql2 azure/mssql.tf:45",
+    "terraform/hardcoded-secret azurerm_mssql_server.mssql3 azure/mssql.tf:64",
+    "terraform/hardcoded-secret azurerm_mssql_server.mssql4 azure/mssql.tf:83",
+    "terraform/hardcoded-secret azurerm_mssql_server.mssql5 azure/mssql.tf:102",
+    "terraform/hardcoded-secret azurerm_mssql_server.mssql6 azure/mssql.tf:121",
+    "terraform/hardcoded-secret azurerm_mssql_server.mssql7 azure/mssql.tf:140",
+    "terraform/hardcoded-secret azurerm_postgresql_server.example azure/sql.tf:83",
+    "terraform/hardcoded-secret azurerm_sql_server.example azure/sql.tf:15",
     "terraform/provider-hardcoded-credentials provider.aws.plain_text_access_keys_provider aws/providers.tf:10",
     "terraform/provider-hardcoded-credentials provider.aws.plain_text_access_keys_provider aws/providers.tf:11",
 ];

@@ -1,24 +1,9 @@
 //! Names and identifiers: PEP 503 normalisation, package URLs, and URLs made safe to
 //! publish in an SBOM.
 
-/// PEP 503: lower case, every run of `-`, `_` and `.` as one `-` (`zope.interface` and
-/// `Zope_Interface` are `zope-interface`).
-pub fn normalize_name(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut in_separator = false;
-    for c in name.trim().chars() {
-        if matches!(c, '-' | '_' | '.') {
-            if !in_separator {
-                out.push('-');
-            }
-            in_separator = true;
-        } else {
-            out.extend(c.to_lowercase());
-            in_separator = false;
-        }
-    }
-    out
-}
+/// PEP 503 names, as the advisories compare them: one definition for the inventory and the
+/// audit, so a package found here is the package matched there.
+pub use rampart_advisories::version::normalize_name;
 
 /// Percent-encodes a purl component: everything but ASCII letters, digits and `.-_~`.
 fn encode_component(text: &str, keep_slash: bool) -> String {

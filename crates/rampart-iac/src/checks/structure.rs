@@ -25,6 +25,59 @@ pub(super) fn check(ctx: &ModuleCtx, out: &mut Vec<Finding>) {
         }
     }
     provider_credentials(ctx, out);
+    for res in &ctx.resources {
+        resource_secrets(ctx, res, out);
+    }
+}
+
+/// Whether a resource argument holds a password or secret by its name
+/// (`administrator_login_password`, `master_password`, `client_secret`, `auth_token`).
+fn is_secret_argument(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    (name.contains("password") && !name.ends_with("_enabled") && !name.contains("policy"))
+        || name.ends_with("_secret")
+        || name == "secret"
+        || name.ends_with("secret_key")
+        || name == "auth_token"
+}
+
+/// A literal password in a resource is in the repository, its history and the state: it
+/// does not need to look random to be a leak (`"AdminPassword123!"` is a weak one too).
+fn resource_secrets(ctx: &ModuleCtx, res: &Res, out: &mut Vec<Finding>) {
+    for attr in res.decl.block.body.attributes() {
+        let name = attr.key.as_str();
+        if !is_secret_argument(name) {
+            continue;
+        }
+        // Only a literal in the code; references (var., random_password, data sources) and
+        // templates are where the secret comes from, not the secret.
+        let Some(secret) = attr.value.as_str() else {
+            continue;
+        };
+        if secret.is_empty() {
+            continue;
+        }
+        let pos = ctx
+            .files
+            .pos(res.decl.file, attr.span().map_or(0, |s| s.start));
+        out.push(
+            Finding::new(
+                &rules::RESOURCE_HARDCODED_SECRET,
+                ctx.files.at(pos, Some(&res.address)),
+                format!(
+                    "{} sets `{name}` to a literal ({} characters): the secret is in the \
+                     repository, its history and the Terraform state, readable by everyone \
+                     who can read any of them",
+                    res.address,
+                    secret.chars().count()
+                ),
+            )
+            .with_evidence(format!(
+                "{name} = <redacted, {} characters>",
+                secret.chars().count()
+            )),
+        );
+    }
 }
 
 fn block_name(block: &Block) -> Option<&str> {
