@@ -247,6 +247,9 @@ fn words(name: &[u8]) -> Vec<String> {
 /// Words that make any name about something other than a secret: a digest of one, or a
 /// value that is public by design (`publicKeyToken`, `publishable_key`).
 const NOT_SECRET_WORDS: &[&str] = &[
+    // SPDX and ScanCode license identifiers (`spdx_license_key`), not license keys.
+    "spdx",
+    "scancode",
     "hash",
     "hashed",
     "digest",
@@ -347,13 +350,27 @@ pub(crate) fn plausible_value(value: &[u8], kind: SecretName) -> bool {
 /// `gpt-4o-mini-2024-07-18`): a name, version or identifier. Generated keys carry at least
 /// one long random run.
 fn is_slug(value: &[u8]) -> bool {
+    if value.len() >= 11 && value[..11].eq_ignore_ascii_case(b"LicenseRef-") {
+        return true;
+    }
     let segments: Vec<&[u8]> = value
         .split(|&b| matches!(b, b'-' | b'.' | b'_'))
         .filter(|part| !part.is_empty())
         .collect();
-    segments.len() >= 3 && segments.iter().all(|segment| segment.len() <= 12)
+    // A word (`chartdirector`, `Acknowledgment`), a number (`2023`, `6`) or a short token
+    // (`4o`, `x11`): names and versions are made of these; generated keys carry a long run
+    // mixing letters and digits.
+    let word_like = |segment: &&[u8]| {
+        let digits = segment.iter().filter(|b| b.is_ascii_digit()).count();
+        let one_case = !segment.iter().any(u8::is_ascii_uppercase)
+            || !segment.iter().any(u8::is_ascii_lowercase);
+        (segment.len() <= 16 && segment.iter().all(u8::is_ascii_alphabetic))
+            || (segment.len() <= 8 && digits == segment.len())
+            || (segment.len() <= 12 && digits <= 3 && one_case)
+            || segment.len() <= 5
+    };
+    segments.len() >= 2 && segments.iter().all(word_like)
 }
-
 /// Environment lookups, paths and URLs: where the secret comes from, not the secret.
 fn is_reference(value: &[u8]) -> bool {
     let lowered = value.to_ascii_lowercase();
@@ -519,6 +536,15 @@ mod tests {
     fn slugs_are_identifiers_not_keys() {
         assert!(is_slug(b"LicenseRef-scancode-scsl-3.0"));
         assert!(is_slug(b"gpt-4o-mini-2024-07-18"));
+        assert!(is_slug(b"LicenseRef-scancode-proprietary-commercial"));
+        assert!(is_slug(b"charity-ware"));
+        assert!(is_slug(b"chartdirector-6.0"));
+        assert!(is_slug(b"Mackerras-3-Clause-acknowledgment"));
+        assert!(!is_slug(b"sk-proj-q8Zr2LmX0vTb7NcY4hWd"));
+        assert!(is_slug(b"ziplist5-geocode-duplication-addendum"));
+        assert!(is_slug(b"maxmind-geolite2-eula-2019"));
+        assert!(!is_slug(b"Zq8r2LmX0vTb-7NcY4hWdP3sK"));
+        assert!(!is_slug(b"xto0Kq2Lm9PzR8sT4vW1yB3n"));
         assert!(!plausible_value(
             b"LicenseRef-scancode-scsl-3.0",
             SecretName::Key
@@ -550,6 +576,7 @@ mod tests {
             "pad_token",
             "eos_token",
             "password_hash",
+            "spdx_license_key",
             "secret_name",
             "cache_key",
             "public_key",
