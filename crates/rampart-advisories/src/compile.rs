@@ -12,6 +12,7 @@ use std::str::FromStr;
 use rampart_core::Severity;
 use serde::{Deserialize, Serialize};
 
+use crate::os_version::{Scheme, os_package_key};
 use crate::osv::{Event, Record, SeverityScore};
 use crate::version::{normalize_name, parse_public_version};
 
@@ -125,20 +126,23 @@ pub(crate) fn compile(record: &Record) -> Compiled {
                 .push(format!("affected[{index}] names no package; ignored"));
             continue;
         };
-        if package.ecosystem != PYPI {
+        let Some(ordering) = VersionOrdering::of_ecosystem(&package.ecosystem) else {
             continue;
-        }
-        let name = normalize_name(&package.name);
-        if name.is_empty() {
+        };
+        if package.name.trim().is_empty() {
             compiled.warnings.push(format!(
-                "affected[{index}] has an empty PyPI package name; ignored"
+                "affected[{index}] has an empty {} package name; ignored",
+                package.ecosystem
             ));
             continue;
         }
+        let Some(name) = package_key(package) else {
+            continue;
+        };
         let mut entry = StoredEntry::default();
         for raw in &affected.versions {
-            match parse_public_version(raw) {
-                Ok(version) => entry.versions.push(version.to_string()),
+            match ordering.normalise(raw) {
+                Ok(version) => entry.versions.push(version),
                 Err(_) => entry.unparsed.push(raw.clone()),
             }
         }
@@ -162,7 +166,7 @@ pub(crate) fn compile(record: &Record) -> Compiled {
                     ));
                     continue;
                 };
-                match compile_event(event) {
+                match compile_event(event, ordering) {
                     Ok(stored) => events.push(stored),
                     Err(raw) => entry.unparsed.push(raw.to_owned()),
                 }
@@ -226,7 +230,7 @@ pub(crate) fn compile(record: &Record) -> Compiled {
             .filter(|a| {
                 a.package
                     .as_ref()
-                    .is_some_and(|p| p.ecosystem == PYPI && normalize_name(&p.name) == *name)
+                    .is_some_and(|p| package_key(p).as_ref() == Some(name))
             })
             .flat_map(|a| a.severity.iter());
         advisory.rating = rate(record, kind, package_scores, &mut compiled.warnings);
@@ -234,12 +238,48 @@ pub(crate) fn compile(record: &Record) -> Compiled {
     compiled
 }
 
-fn compile_event(event: Event<'_>) -> Result<StoredEvent, &str> {
-    let normalised = |raw| {
-        parse_public_version(raw)
-            .map(|v| v.to_string())
-            .map_err(|_| raw)
-    };
+/// How an ecosystem's version strings are checked and stored: PEP 440 normalised, or an
+/// OS package manager's version kept as written (its ordering ignores nothing that a
+/// rewrite could normalise).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum VersionOrdering {
+    Pep440,
+    Os(Scheme),
+}
+
+impl VersionOrdering {
+    fn of_ecosystem(ecosystem: &str) -> Option<VersionOrdering> {
+        if ecosystem == PYPI {
+            Some(VersionOrdering::Pep440)
+        } else {
+            Scheme::of_ecosystem(ecosystem).map(VersionOrdering::Os)
+        }
+    }
+
+    fn normalise(self, raw: &str) -> Result<String, ()> {
+        match self {
+            VersionOrdering::Pep440 => parse_public_version(raw)
+                .map(|v| v.to_string())
+                .map_err(|_| ()),
+            VersionOrdering::Os(scheme) => scheme
+                .validate(raw)
+                .map(|()| raw.to_owned())
+                .map_err(|_| ()),
+        }
+    }
+}
+
+/// The key a package's advisories are stored under: the PEP 503 name for PyPI, the
+/// ecosystem and source package name for OS packages (see `os_package_key`).
+pub(crate) fn package_key(package: &crate::osv::Package) -> Option<String> {
+    match VersionOrdering::of_ecosystem(&package.ecosystem)? {
+        VersionOrdering::Pep440 => Some(normalize_name(&package.name)).filter(|n| !n.is_empty()),
+        VersionOrdering::Os(_) => Some(os_package_key(&package.ecosystem, package.name.trim())),
+    }
+}
+
+fn compile_event(event: Event<'_>, ordering: VersionOrdering) -> Result<StoredEvent, &str> {
+    let normalised = |raw| ordering.normalise(raw).map_err(|()| raw);
     Ok(match event {
         Event::Introduced("0") => StoredEvent::Introduced(None),
         Event::Introduced(raw) => StoredEvent::Introduced(Some(normalised(raw)?)),

@@ -12,9 +12,10 @@ use serde::{Serialize, Serializer};
 
 use crate::compile::StoredAdvisory;
 use crate::load::{Counts, RecordProblem, load};
-use crate::matching::Matcher;
+use crate::matching::{Matcher, VersionMatcher};
+use crate::os_version::{ApkVersion, DpkgVersion, Scheme, os_package_key};
 use crate::store;
-use crate::verdict::{PackageRef, PackageVerdict, Unchecked};
+use crate::verdict::{OsPackageRef, PackageRef, PackageVerdict, Unchecked};
 use crate::version::normalize_name;
 
 /// Why a database could not be opened or imported.
@@ -251,6 +252,48 @@ impl Database {
                 Some(Ok(matcher)) => matcher.verdict(package, name.clone()),
                 Some(Err(detail)) => damaged(package, name.clone(), detail.clone()),
                 None => damaged(package, name.clone(), "not indexed".into()),
+            })
+            .collect()
+    }
+
+    /// Audits OS packages (dpkg, apk) against the advisories of their distribution release
+    /// (`Debian:12`, `Alpine:v3.20`, `Ubuntu:22.04`), keyed by source package and matched
+    /// with the package manager's own version ordering. A package whose ecosystem has no
+    /// known ordering is unchecked, never clean.
+    pub fn audit_os(&self, packages: &[OsPackageRef]) -> Vec<PackageVerdict> {
+        let mut cache: HashMap<String, Result<Cow<'_, [StoredAdvisory]>, String>> = HashMap::new();
+        packages
+            .iter()
+            .map(|package| {
+                let key = os_package_key(&package.ecosystem, &package.name);
+                let reference = PackageRef {
+                    name: package.name.clone(),
+                    version: package.version.clone(),
+                };
+                let Some(scheme) = Scheme::of_ecosystem(&package.ecosystem) else {
+                    return damaged(
+                        &reference,
+                        key,
+                        format!(
+                            "no version ordering is known for ecosystem {}",
+                            package.ecosystem
+                        ),
+                    );
+                };
+                let stored = cache
+                    .entry(key.clone())
+                    .or_insert_with(|| self.advisories_of(&key));
+                let stored = match stored {
+                    Ok(stored) => stored,
+                    Err(detail) => return damaged(&reference, key, detail.clone()),
+                };
+                let verdict = match scheme {
+                    Scheme::Dpkg => VersionMatcher::<DpkgVersion>::new(stored)
+                        .map(|m| m.verdict(&reference, key.clone())),
+                    Scheme::Apk => VersionMatcher::<ApkVersion>::new(stored)
+                        .map(|m| m.verdict(&reference, key.clone())),
+                };
+                verdict.unwrap_or_else(|detail| damaged(&reference, key, detail))
             })
             .collect()
     }

@@ -2,20 +2,24 @@
 //! that the corpus replay test drives the code exactly as the fuzzer does. It panics only
 //! when matching breaks one of its own promises.
 
-use crate::compile::compile;
-use crate::matching::Matcher;
+use crate::compile::{StoredAdvisory, compile};
+use crate::matching::{MatchVersion, VersionMatcher};
+use crate::os_version::{ApkVersion, DpkgVersion, Scheme};
 use crate::osv::parse_record;
 use crate::store::parse_line;
 use crate::verdict::PackageRef;
+use crate::version::Version;
 
 /// Versions asked about besides the ones the record names.
-const PROBES: [&str; 6] = [
+const PROBES: [&str; 8] = [
     "0",
     "0.dev0",
     "1.0",
     "1.0.post1+local",
     "99!1",
     "not a version",
+    "1:2.0-1~deb12u1",
+    "1.2.3-r4",
 ];
 
 /// Parses a record, compiles it, round-trips each package through the store format, and
@@ -46,21 +50,39 @@ pub fn osv_record(data: &[u8]) {
         let line = serde_json::to_vec(std::slice::from_ref(advisory))
             .unwrap_or_else(|e| panic!("compiled advisory does not serialise: {e}"));
         let stored = parse_line(&line).unwrap_or_else(|e| panic!("store line does not parse: {e}"));
-        let matcher = Matcher::new(&stored).unwrap_or_else(|e| panic!("stored versions: {e}"));
-        for probe in &probes {
-            let verdict = matcher.verdict(&PackageRef::new(name.as_str(), *probe), name.clone());
-            assert!(verdict.matches.len() + verdict.withdrawn.len() <= 1);
-            if let Some(fix) = &verdict.fix {
-                let after =
-                    matcher.verdict(&PackageRef::new(name.as_str(), fix.as_str()), name.clone());
-                assert!(
-                    after
-                        .matches
-                        .iter()
-                        .all(|m| verdict.matches.iter().all(|b| b.id != m.id)),
-                    "the fix {fix} for {probe} is itself affected"
-                );
-            }
+        // OS packages are keyed `<ecosystem>|<source name>` and ordered by their scheme.
+        let scheme = name
+            .split_once('|')
+            .map(|(ecosystem, _)| Scheme::of_ecosystem(ecosystem));
+        match scheme {
+            None => check_matcher::<Version>(&stored, name, &probes),
+            Some(Some(Scheme::Dpkg)) => check_matcher::<DpkgVersion>(&stored, name, &probes),
+            Some(Some(Scheme::Apk)) => check_matcher::<ApkVersion>(&stored, name, &probes),
+            Some(None) => panic!("{name} is stored under an ecosystem without an ordering"),
+        }
+    }
+}
+
+/// Audits every probe against one package's advisories, checking that a fix is unaffected.
+#[allow(
+    clippy::panic,
+    reason = "a fuzz target reports a broken promise by panicking"
+)]
+fn check_matcher<V: MatchVersion>(stored: &[StoredAdvisory], name: &str, probes: &[&str]) {
+    let matcher =
+        VersionMatcher::<V>::new(stored).unwrap_or_else(|e| panic!("stored versions: {e}"));
+    for probe in probes {
+        let verdict = matcher.verdict(&PackageRef::new(name, *probe), name.to_owned());
+        assert!(verdict.matches.len() + verdict.withdrawn.len() <= 1);
+        if let Some(fix) = &verdict.fix {
+            let after = matcher.verdict(&PackageRef::new(name, fix.as_str()), name.to_owned());
+            assert!(
+                after
+                    .matches
+                    .iter()
+                    .all(|m| verdict.matches.iter().all(|b| b.id != m.id)),
+                "the fix {fix} for {probe} is itself affected"
+            );
         }
     }
 }

@@ -15,36 +15,79 @@
 //!   `tests/oracle/expected.py` implements the same rules with `packaging`.)
 
 use std::cmp::Ordering;
+use std::fmt;
 
 use crate::compile::{AdvisoryKind, StoredAdvisory, StoredEvent};
+use crate::os_version::{ApkVersion, DpkgVersion};
 use crate::verdict::{AdvisoryMatch, PackageRef, PackageVerdict, Unchecked};
 use crate::version::{Version, parse_public_version};
 
+/// A version of some ecosystem's ordering: PEP 440 for PyPI, dpkg's and apk's for OS
+/// packages. The OSV evaluation below is the same for all.
+pub(crate) trait MatchVersion: Ord + Clone + fmt::Display {
+    fn parse(raw: &str) -> Result<Self, String>;
+    /// Pre-releases are fixes of last resort (pip skips them unless asked).
+    fn is_prerelease(&self) -> bool;
+}
+
+impl MatchVersion for Version {
+    fn parse(raw: &str) -> Result<Self, String> {
+        parse_public_version(raw).map_err(|e| e.to_string())
+    }
+
+    fn is_prerelease(&self) -> bool {
+        self.any_prerelease()
+    }
+}
+
+impl MatchVersion for DpkgVersion {
+    fn parse(raw: &str) -> Result<Self, String> {
+        DpkgVersion::parse(raw)
+    }
+
+    fn is_prerelease(&self) -> bool {
+        false
+    }
+}
+
+impl MatchVersion for ApkVersion {
+    fn parse(raw: &str) -> Result<Self, String> {
+        ApkVersion::parse(raw)
+    }
+
+    fn is_prerelease(&self) -> bool {
+        false
+    }
+}
+
+/// The PyPI matcher.
+pub(crate) type Matcher<'a> = VersionMatcher<'a, Version>;
+
 /// The advisories of one package with every version parsed, ready to answer many
 /// questions about many versions.
-pub(crate) struct Matcher<'a> {
-    advisories: Vec<ParsedAdvisory<'a>>,
+pub(crate) struct VersionMatcher<'a, V> {
+    advisories: Vec<ParsedAdvisory<'a, V>>,
     /// Every version any advisory for the package names (list entries and range bounds),
     /// ascending, without duplicates: the candidates for an upgrade.
-    named: Vec<Version>,
+    named: Vec<V>,
 }
 
-struct ParsedAdvisory<'a> {
+struct ParsedAdvisory<'a, V> {
     stored: &'a StoredAdvisory,
-    entries: Vec<ParsedEntry>,
+    entries: Vec<ParsedEntry<V>>,
 }
 
-struct ParsedEntry {
+struct ParsedEntry<V> {
     /// Ascending, for binary search.
-    versions: Vec<Version>,
-    ranges: Vec<ParsedRange>,
+    versions: Vec<V>,
+    ranges: Vec<ParsedRange<V>>,
 }
 
-struct ParsedRange {
+struct ParsedRange<V> {
     /// Sorted by bound, stably.
-    events: Vec<(EventKind, Bound)>,
+    events: Vec<(EventKind, Bound<V>)>,
     /// `None` is infinity.
-    limits: Vec<Option<Version>>,
+    limits: Vec<Option<V>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,16 +98,16 @@ enum EventKind {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Bound {
+enum Bound<V> {
     /// OSV's `introduced: "0"`: before every version.
     Start,
-    At(Version),
+    At(V),
 }
 
-impl<'a> Matcher<'a> {
+impl<'a, V: MatchVersion> VersionMatcher<'a, V> {
     /// Parses the stored versions. They were normalised at compile time, so an error here
     /// means the stored entry is damaged.
-    pub(crate) fn new(stored: &'a [StoredAdvisory]) -> Result<Matcher<'a>, String> {
+    pub(crate) fn new(stored: &'a [StoredAdvisory]) -> Result<VersionMatcher<'a, V>, String> {
         let mut named = Vec::new();
         let mut advisories = Vec::with_capacity(stored.len());
         for advisory in stored {
@@ -100,7 +143,7 @@ impl<'a> Matcher<'a> {
                             StoredEvent::Fixed(raw) => (EventKind::Fixed, raw),
                             StoredEvent::LastAffected(raw) => (EventKind::LastAffected, raw),
                         };
-                        let version = parse(raw, &advisory.id)?;
+                        let version: V = parse(raw, &advisory.id)?;
                         named.push(version.clone());
                         events.push((kind, Bound::At(version)));
                     }
@@ -116,7 +159,7 @@ impl<'a> Matcher<'a> {
         }
         named.sort();
         named.dedup();
-        Ok(Matcher { advisories, named })
+        Ok(VersionMatcher { advisories, named })
     }
 
     /// The audit of `package` at its version; `normalized_name` is what was looked up.
@@ -125,19 +168,17 @@ impl<'a> Matcher<'a> {
             // No advisory names the package: no version of it can match.
             _ if self.advisories.is_empty() => Ok(None),
             None => Err(Unchecked::MissingVersion),
-            Some(raw) => {
-                parse_public_version(raw)
-                    .map(Some)
-                    .map_err(|error| Unchecked::InvalidVersion {
-                        version: raw.clone(),
-                        error: error.to_string(),
-                    })
-            }
+            Some(raw) => V::parse(raw)
+                .map(Some)
+                .map_err(|error| Unchecked::InvalidVersion {
+                    version: raw.clone(),
+                    error: error.to_string(),
+                }),
         };
         let (matched, withdrawn, fix, unchecked) = match installed {
             Ok(None) => (Vec::new(), Vec::new(), None, None),
             Ok(Some(version)) => {
-                let (matched, withdrawn): (Vec<&ParsedAdvisory>, Vec<&ParsedAdvisory>) = self
+                let (matched, withdrawn): (Vec<&ParsedAdvisory<V>>, Vec<&ParsedAdvisory<V>>) = self
                     .advisories
                     .iter()
                     .filter(|a| a.affects(&version))
@@ -175,7 +216,7 @@ impl<'a> Matcher<'a> {
 
     /// The least named version above `installed` that no matched advisory affects,
     /// preferring final releases: pip does not pick pre-releases unless asked.
-    fn smallest_fix(&self, installed: &Version, matched: &[&ParsedAdvisory]) -> Option<&Version> {
+    fn smallest_fix(&self, installed: &V, matched: &[&ParsedAdvisory<V>]) -> Option<&V> {
         if matched.is_empty()
             || matched
                 .iter()
@@ -189,7 +230,7 @@ impl<'a> Matcher<'a> {
             if matched.iter().any(|a| a.affects(candidate)) {
                 continue;
             }
-            if !candidate.any_prerelease() {
+            if !candidate.is_prerelease() {
                 return Some(candidate);
             }
             prerelease.get_or_insert(candidate);
@@ -198,12 +239,12 @@ impl<'a> Matcher<'a> {
     }
 }
 
-fn parse(raw: &str, id: &str) -> Result<Version, String> {
-    parse_public_version(raw).map_err(|e| format!("{id}: stored version '{raw}': {e}"))
+fn parse<V: MatchVersion>(raw: &str, id: &str) -> Result<V, String> {
+    V::parse(raw).map_err(|e| format!("{id}: stored version '{raw}': {e}"))
 }
 
-impl ParsedAdvisory<'_> {
-    fn affects(&self, version: &Version) -> bool {
+impl<V: MatchVersion> ParsedAdvisory<'_, V> {
+    fn affects(&self, version: &V) -> bool {
         self.entries.iter().any(|entry| {
             entry.versions.binary_search(version).is_ok()
                 || entry.ranges.iter().any(|range| range.contains(version))
@@ -223,7 +264,7 @@ impl ParsedAdvisory<'_> {
     fn to_match(&self) -> AdvisoryMatch {
         let stored = self.stored;
         let bounds = |wanted: EventKind| {
-            let mut out: Vec<&Version> = self
+            let mut out: Vec<&V> = self
                 .entries
                 .iter()
                 .flat_map(|e| &e.ranges)
@@ -256,8 +297,8 @@ impl ParsedAdvisory<'_> {
     }
 }
 
-impl ParsedRange {
-    fn contains(&self, version: &Version) -> bool {
+impl<V: MatchVersion> ParsedRange<V> {
+    fn contains(&self, version: &V) -> bool {
         let before_limits = self.limits.is_empty()
             || self
                 .limits

@@ -21,6 +21,16 @@ impl PackageRef {
     }
 }
 
+/// An OS package to check: the OSV ecosystem of its distribution release (`Debian:12`,
+/// `Alpine:v3.20`), its source package name (what Debian and Alpine advisories name) and
+/// that source package's version.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct OsPackageRef {
+    pub ecosystem: String,
+    pub name: String,
+    pub version: Option<String>,
+}
+
 /// The audit of one package.
 #[derive(Clone, Debug, Serialize)]
 pub struct PackageVerdict {
@@ -60,7 +70,7 @@ impl PackageVerdict {
 pub enum Unchecked {
     #[error("no version is pinned or installed")]
     MissingVersion,
-    #[error("version '{version}' is not a valid PEP 440 version ({error})")]
+    #[error("version '{version}' is not a valid version of its ecosystem ({error})")]
     InvalidVersion { version: String, error: String },
     #[error("its entry in the advisory database is damaged ({detail})")]
     DamagedEntry { detail: String },

@@ -22,6 +22,20 @@ pub struct Finding {
     /// Set by the policy when a waiver covers this finding: it is reported, but does not
     /// fail the gate.
     pub waiver: Option<AppliedWaiver>,
+    /// The third-party package a dependency finding is about, so dependency reports can
+    /// name it without parsing the message.
+    pub package: Option<PackageCoordinate>,
+}
+
+/// A package as dependency reports name it: ecosystem (OSV's names: `PyPI`, `Debian:12`,
+/// `Alpine:v3.20`), name, installed version and the least version that fixes the finding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PackageCoordinate {
+    pub ecosystem: String,
+    pub name: String,
+    pub version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixed_version: Option<String>,
 }
 
 impl Finding {
@@ -34,6 +48,7 @@ impl Finding {
             evidence: None,
             fix: None,
             waiver: None,
+            package: None,
         }
     }
 
@@ -49,6 +64,11 @@ impl Finding {
 
     pub fn with_fix(mut self, fix: impl Into<String>) -> Self {
         self.fix = Some(fix.into());
+        self
+    }
+
+    pub fn with_package(mut self, package: PackageCoordinate) -> Self {
+        self.package = Some(package);
         self
     }
 
@@ -103,7 +123,7 @@ impl Finding {
 
 impl Serialize for Finding {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut s = serializer.serialize_struct("Finding", 11)?;
+        let mut s = serializer.serialize_struct("Finding", 12)?;
         s.serialize_field("rule_id", self.rule.id)?;
         s.serialize_field("severity", &self.severity)?;
         s.serialize_field("title", self.rule.title)?;
@@ -114,6 +134,10 @@ impl Serialize for Finding {
         s.serialize_field("references", self.rule.references)?;
         s.serialize_field("fingerprint", &self.fingerprint())?;
         s.serialize_field("waived", &self.waiver)?;
+        match &self.package {
+            Some(package) => s.serialize_field("package", package)?,
+            None => s.skip_field("package")?,
+        }
         s.end()
     }
 }

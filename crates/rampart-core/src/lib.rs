@@ -21,7 +21,7 @@ pub mod rules;
 mod severity;
 
 pub use atomic::write_atomically;
-pub use finding::Finding;
+pub use finding::{Finding, PackageCoordinate};
 pub use limits::Limits;
 pub use location::Location;
 pub use policy::{Policy, PolicyError};

@@ -17,13 +17,14 @@ pub fn limits() -> Limits {
     }
 }
 
-/// Opens `data` as an image archive and walks every layer.
+/// Opens `data` as an image archive, checks its config and walks every layer.
 pub fn image_archive(data: &[u8]) {
     let limits = limits();
     let Ok(image) = Image::from_archive_bytes(data.to_vec(), "fuzz.tar", None, &limits) else {
         return;
     };
     let mut out = Vec::new();
+    image.check_config(&mut out);
     image.walk(&limits, &mut out, |entry| {
         assert!(entry.data.len() as u64 <= entry.size);
         assert!(

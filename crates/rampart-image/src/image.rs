@@ -47,6 +47,18 @@ impl Layer {
             .or(self.diff_id.as_ref())
             .map_or_else(|| self.blob_name.clone(), ToString::to_string)
     }
+
+    /// How findings name the layer, as the container member between the image and the path
+    /// inside the layer: `layer 2 (sha256:0123456789ab)`, the index counted from the bottom
+    /// layer (0) and the digest cut to the 12 hex digits `docker history` shows.
+    pub fn label(&self) -> String {
+        let id = self.id();
+        let short = match id.strip_prefix("sha256:") {
+            Some(hex) => format!("sha256:{}", hex.get(..12).unwrap_or(hex)),
+            None => id,
+        };
+        format!("layer {} ({short})", self.index)
+    }
 }
 
 /// A container image read from disk, ready to [`walk`](Image::walk).

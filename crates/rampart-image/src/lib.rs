@@ -15,7 +15,9 @@
 //! (`max_decompressed_bytes` per layer, `max_total_decompressed_bytes` for all); a layer
 //! beyond that is reported, never read unbounded.
 
+mod checks;
 mod config;
+mod detect;
 mod digest;
 mod error;
 pub mod fuzzing;
@@ -24,11 +26,15 @@ mod layer;
 mod platform;
 pub mod rules;
 mod source;
-#[cfg(test)]
-mod test_support;
+/// Builds images from bytes for tests (this crate's and the CLI's, with the
+/// `test-support` feature).
+#[cfg(any(test, feature = "test-support"))]
+#[doc(hidden)]
+pub mod test_support;
 mod walk;
 
 pub use config::{HistoryEntry, ImageConfig};
+pub use detect::looks_like_image;
 pub use digest::Digest;
 pub use error::{ImageError, Result};
 pub use image::{Image, ImageFormat, Layer};

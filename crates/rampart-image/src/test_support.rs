@@ -67,6 +67,10 @@ pub struct Spec {
     pub gzip: bool,
     pub platform: (&'static str, &'static str),
     pub user: &'static str,
+    /// Replaces the config's `config` object (User, Env, …) when set.
+    pub run_config: Option<Value>,
+    /// Replaces the generated history (one `RUN step <n>` per layer) when set.
+    pub history: Option<Vec<Value>>,
 }
 
 impl Spec {
@@ -76,22 +80,28 @@ impl Spec {
             gzip: true,
             platform: ("linux", "amd64"),
             user: "1000",
+            run_config: None,
+            history: None,
         }
     }
 
     pub fn config(&self) -> Vec<u8> {
         let diff_ids: Vec<String> = self.layers.iter().map(|layer| digest(layer)).collect();
-        let history: Vec<Value> = self
-            .layers
-            .iter()
-            .enumerate()
-            .map(|(i, _)| json!({"created_by": format!("RUN step {i}")}))
-            .collect();
+        let history: Vec<Value> = self.history.clone().unwrap_or_else(|| {
+            self.layers
+                .iter()
+                .enumerate()
+                .map(|(i, _)| json!({"created_by": format!("RUN step {i}")}))
+                .collect()
+        });
+        let run_config = self.run_config.clone().unwrap_or_else(|| {
+            json!({"User": self.user, "Env": ["PATH=/usr/bin"], "Cmd": ["serve"],
+                   "Labels": {"org.opencontainers.image.title": "test"}})
+        });
         serde_json::to_vec(&json!({
             "architecture": self.platform.1,
             "os": self.platform.0,
-            "config": {"User": self.user, "Env": ["PATH=/usr/bin"], "Cmd": ["serve"],
-                       "Labels": {"org.opencontainers.image.title": "test"}},
+            "config": run_config,
             "rootfs": {"type": "layers", "diff_ids": diff_ids},
             "history": history,
         }))

@@ -332,7 +332,7 @@ fn layer_digest_mismatch_and_truncation_are_reported_and_read_on() {
     );
     assert_eq!(
         mismatch.location.to_string(),
-        format!("image.tar!/{layer_name}")
+        format!("image.tar!/layer 0 (sha256:{})", &layer_digest[7..19])
     );
     assert_eq!(
         find(&seen, "first.txt", 0).map(|r| r.3.clone()),

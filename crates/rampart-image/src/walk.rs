@@ -54,7 +54,8 @@ pub struct LayerEntry<'a> {
     /// The index of the layer that deleted or replaced this entry (possibly its own layer,
     /// when a path appears twice in it); `None` when it is in the final filesystem.
     pub deleted_in: Option<usize>,
-    /// `image!/<layer blob>!/<path>`: where findings about the entry point.
+    /// `image!/layer <index> (sha256:<12 hex>)!/<path>` (see [`Layer::label`]): where
+    /// findings about the entry point.
     pub location: &'a Location,
 }
 
@@ -79,6 +80,18 @@ impl Image {
         limits: &Limits,
         out: &mut Vec<Finding>,
         mut visit: impl FnMut(&LayerEntry<'_>),
+    ) {
+        self.walk_layers(limits, out, |entries| entries.iter().for_each(&mut visit));
+    }
+
+    /// [`Image::walk`] a layer at a time: `visit` gets all entries of one layer at once
+    /// (while that layer, and only that layer, is in memory), so they can be processed in
+    /// parallel.
+    pub fn walk_layers(
+        &self,
+        limits: &Limits,
+        out: &mut Vec<Finding>,
+        mut visit: impl FnMut(&[LayerEntry<'_>]),
     ) {
         let mut overlay = Overlay::default();
         let mut total = limits.max_total_decompressed_bytes;
@@ -121,10 +134,15 @@ impl Image {
         total: &mut u64,
         overlay: &mut Overlay,
         out: &mut Vec<Finding>,
-        visit: &mut impl FnMut(&LayerEntry<'_>),
+        visit: &mut impl FnMut(&[LayerEntry<'_>]),
     ) -> bool {
-        let location = self.location.member(&layer.blob_name);
-        let name = format!("layer {} ({})", layer.index, layer.id());
+        let location = self.location.member(layer.label());
+        let name = format!(
+            "layer {} ({}, {})",
+            layer.index,
+            layer.id(),
+            layer.blob_name
+        );
         let blob = match self.source.member(&layer.blob_name) {
             Ok(blob) => blob,
             Err(error) => {
@@ -187,7 +205,12 @@ impl Image {
                 last_position.insert(&change.path, position);
             }
         }
-        for (position, change) in changes.iter().enumerate() {
+        let locations: Vec<Location> = changes
+            .iter()
+            .map(|change| location.member(&change.path))
+            .collect();
+        let mut visits = Vec::with_capacity(changes.len());
+        for ((position, change), entry_location) in changes.iter().enumerate().zip(&locations) {
             let Effect::Entry(kind) = &change.effect else {
                 continue;
             };
@@ -203,16 +226,18 @@ impl Image {
             } else {
                 None
             };
-            visit(&LayerEntry {
+            visits.push(LayerEntry {
                 path: &change.path,
                 kind,
                 size: change.entry.size,
                 data: change.entry.data,
                 layer,
                 deleted_in,
-                location: &location.member(&change.path),
+                location: entry_location,
             });
         }
+        visit(&visits);
+        drop(visits);
         for change in changes.iter().filter(|change| change.tracked) {
             overlay.record(&change.path, &change.effect, layer.index);
         }

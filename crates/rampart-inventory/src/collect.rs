@@ -41,7 +41,7 @@ const SKIPPED_DIRECTORIES: &[&str] = &[
 ];
 
 /// Extensions of source and text files that are never weights or data: not sniffed.
-const TEXT_EXTENSIONS: &[&str] = &[
+pub(crate) const TEXT_EXTENSIONS: &[&str] = &[
     "py", "pyi", "pyx", "md", "rst", "txt", "cfg", "ini", "toml", "yaml", "yml", "json", "js",
     "ts", "html", "css", "c", "h", "cc", "cpp", "hpp", "rs", "go", "java", "sh", "bat", "ps1",
     "lock", "xml", "ipynb", "jinja", "j2", "tex", "r", "sql",
@@ -116,6 +116,28 @@ impl Inventory {
     }
 }
 
+/// Appends the packages and problems one source yielded, shifting its dependency indices.
+pub(crate) fn append_source(
+    inventory: &mut Inventory,
+    parsed: &mut Parsed,
+    path: &str,
+    format: SourceFormat,
+) {
+    let offset = inventory.packages.len();
+    for package in &mut parsed.packages {
+        for dependency in &mut package.dependencies {
+            *dependency += offset;
+        }
+    }
+    inventory.sources.push(SourceFile {
+        path: path.to_owned(),
+        format,
+        packages: parsed.packages.len(),
+    });
+    inventory.packages.append(&mut parsed.packages);
+    inventory.problems.append(&mut parsed.problems);
+}
+
 fn display_of(path: &Path) -> String {
     let text = path.to_string_lossy();
     text.strip_prefix("./").unwrap_or(&text).to_owned()
@@ -137,19 +159,7 @@ impl Collector<'_> {
 
     /// Appends what one file yielded, shifting its dependency indices.
     fn absorb(&mut self, mut parsed: Parsed, path: &str, format: SourceFormat) {
-        let offset = self.inventory.packages.len();
-        for package in &mut parsed.packages {
-            for dependency in &mut package.dependencies {
-                *dependency += offset;
-            }
-        }
-        self.inventory.sources.push(SourceFile {
-            path: path.to_owned(),
-            format,
-            packages: parsed.packages.len(),
-        });
-        self.inventory.packages.append(&mut parsed.packages);
-        self.inventory.problems.append(&mut parsed.problems);
+        append_source(&mut self.inventory, &mut parsed, path, format);
         if let Some(subject) = parsed.subject
             && !self.subject_from_manifest
         {

@@ -225,6 +225,21 @@ pub(crate) fn read_site_packages(
     parsed
 }
 
+/// One site-packages directory whose files are not on disk (a container image layer):
+/// `(dist-info directory name, METADATA text, its location)` for each distribution, linked
+/// as [`read_site_packages`] links them (markers unknown: every requirement counts).
+pub(crate) fn read_metadata_texts(metadata: &[(String, String, Location)]) -> Parsed {
+    let mut parsed = Parsed::default();
+    let distributions = metadata
+        .iter()
+        .filter_map(|(dir_name, text, location)| {
+            metadata_from_text(text, location.clone(), dir_name, &mut parsed.problems)
+        })
+        .collect();
+    link(&mut parsed, distributions, None);
+    parsed
+}
+
 fn read_dist_info(
     dir: &Path,
     display: &str,

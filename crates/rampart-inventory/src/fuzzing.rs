@@ -43,6 +43,27 @@ pub fn manifests(data: &[u8]) {
         check_dependencies(&parsed.packages);
         inventory.packages.extend(parsed.packages);
     }
+    let distro = crate::os::parse_os_release(&text);
+    let mut problems = Vec::new();
+    for os_packages in [
+        crate::os::parse_dpkg(
+            &text,
+            &location,
+            distro.as_ref(),
+            MAX_ENTRIES,
+            &mut problems,
+        ),
+        crate::os::parse_apk(
+            &text,
+            &location,
+            distro.as_ref(),
+            MAX_ENTRIES,
+            &mut problems,
+        ),
+    ] {
+        assert!(os_packages.len() as u64 <= MAX_ENTRIES);
+        inventory.packages.extend(os_packages);
+    }
     let metadata = crate::environment::parse_metadata_for_fuzzing(&text);
     check_dependencies(&metadata.packages);
     let mut card = ModelCard::default();

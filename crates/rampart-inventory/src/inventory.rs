@@ -22,6 +22,33 @@ pub struct Inventory {
     pub sources: Vec<SourceFile>,
     /// What could not be read or understood; the CLI reports each as a finding.
     pub problems: Vec<Problem>,
+    /// Set when the inventory is of a container image: the SBOM's root component.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageSubject>,
+}
+
+/// The container image an inventory describes.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ImageSubject {
+    /// `pkg:oci/<name>@sha256:…` with `arch`, `repository_url` and `tag` when known.
+    pub purl: String,
+    /// The manifest digest (the config digest for a legacy `docker save` archive).
+    pub digest: String,
+    /// `os/arch[/variant]`.
+    pub platform: Option<String>,
+    /// The distribution the OS packages belong to (`debian 12 (bookworm)`), from os-release.
+    pub distro: Option<Distro>,
+}
+
+/// An `os-release` file's identification of the distribution.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Distro {
+    /// `ID`: `debian`, `ubuntu`, `alpine`.
+    pub id: String,
+    /// `VERSION_ID`: `12`, `22.04`, `3.20.3`.
+    pub version_id: Option<String>,
+    /// `VERSION_CODENAME`: `bookworm`.
+    pub codename: Option<String>,
 }
 
 impl Inventory {
@@ -47,6 +74,10 @@ pub enum Ecosystem {
     PyPI,
     /// A conda package (`environment.yml` outside its `pip:` section).
     Conda,
+    /// A Debian (or Ubuntu) package from a dpkg database.
+    Deb,
+    /// An Alpine package from the apk database.
+    Apk,
 }
 
 /// Whether a declaration is needed at run time.
@@ -128,6 +159,10 @@ pub enum SourceFormat {
     Pylock,
     CondaEnvironment,
     CycloneDx,
+    /// dpkg's `var/lib/dpkg/status` or a distroless `var/lib/dpkg/status.d/` entry.
+    DpkgStatus,
+    /// apk's `lib/apk/db/installed`.
+    ApkInstalled,
 }
 
 impl SourceFormat {
@@ -136,6 +171,8 @@ impl SourceFormat {
         matches!(
             self,
             SourceFormat::Environment
+                | SourceFormat::DpkgStatus
+                | SourceFormat::ApkInstalled
                 | SourceFormat::PoetryLock
                 | SourceFormat::PipfileLock
                 | SourceFormat::UvLock
@@ -154,6 +191,8 @@ impl SourceFormat {
             SourceFormat::Pylock => "pylock.toml",
             SourceFormat::CondaEnvironment => "environment.yml",
             SourceFormat::CycloneDx => "cyclonedx",
+            SourceFormat::DpkgStatus => "dpkg-status",
+            SourceFormat::ApkInstalled => "apk-installed",
         }
     }
 }
@@ -204,6 +243,9 @@ pub struct Package {
     pub homepage: Option<String>,
     /// `INSTALLER` of an installed package (`pip`, `uv`, `conda`).
     pub installer: Option<String>,
+    /// What an OS package (dpkg, apk) adds: distribution, architecture, source package.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub os: Option<OsPackage>,
     /// Packages of the same source this one depends on (indices into
     /// [`Inventory::packages`]): evaluated `Requires-Dist` in an environment, the lock's
     /// dependency lists.
@@ -221,6 +263,24 @@ impl Package {
             ..Package::default()
         }
     }
+}
+
+/// The distribution facts of an OS package, for its purl and for advisory matching.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct OsPackage {
+    /// The purl namespace: the os-release `ID` (`debian`, `ubuntu`, `alpine`).
+    pub namespace: String,
+    /// The purl `distro` qualifier: `debian-12` for dpkg, the full `VERSION_ID` (`3.20.3`)
+    /// for apk.
+    pub distro: Option<String>,
+    pub arch: Option<String>,
+    /// The source package (dpkg `Source:`, apk origin): what OS advisories are keyed by.
+    pub source_name: Option<String>,
+    /// The source package's version when it differs from the binary's.
+    pub source_version: Option<String>,
+    /// The OSV ecosystem advisories for this package use (`Debian:12`, `Alpine:v3.20`,
+    /// `Ubuntu:22.04`), when the distribution is known.
+    pub advisory_ecosystem: Option<String>,
 }
 
 /// A file that belongs to a model or dataset.

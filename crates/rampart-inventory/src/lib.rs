@@ -20,11 +20,13 @@
 
 mod collect;
 mod environment;
+mod image;
 mod inventory;
 mod license;
 mod manifests;
 mod ml;
 mod names;
+mod os;
 mod problem;
 mod requirement;
 pub mod rules;
@@ -36,8 +38,8 @@ mod yaml;
 pub mod fuzzing;
 
 pub use inventory::{
-    ArtifactFile, ArtifactHash, Dataset, Ecosystem, Inventory, Metric, Model, ModelCard, Package,
-    PackageSource, Scope, SourceFile, SourceFormat, Subject,
+    ArtifactFile, ArtifactHash, Dataset, Distro, Ecosystem, ImageSubject, Inventory, Metric, Model,
+    ModelCard, OsPackage, Package, PackageSource, Scope, SourceFile, SourceFormat, Subject,
 };
 pub use names::{normalize_name, pypi_purl};
 pub use problem::{Problem, ProblemKind};

@@ -329,6 +329,26 @@ mod schemas {
     }
 
     #[test]
+    fn image_sboms_validate() {
+        let inventory = super::image::inventory();
+        assert_valid(
+            &cyclonedx(),
+            &render(&inventory, SbomFormat::CycloneDx),
+            "image CycloneDX output",
+        );
+        assert_valid(
+            &validator("schemas/spdx/spdx-2.3.schema.json", &[]),
+            &render(&inventory, SbomFormat::Spdx23),
+            "image SPDX 2.3 output",
+        );
+        assert_valid(
+            &validator("schemas/spdx/spdx-3.0.1.schema.json", &[]),
+            &render(&inventory, SbomFormat::Spdx3),
+            "image SPDX 3.0.1 output",
+        );
+    }
+
+    #[test]
     fn spdx_2_3_validates() {
         let validator = validator("schemas/spdx/spdx-2.3.schema.json", &[]);
         assert_valid(
@@ -713,4 +733,172 @@ fn huggingface_cache_models_and_datasets() {
         "{:#?}",
         inventory.problems
     );
+}
+
+/// `Inventory::collect_image` on an image assembled from bytes: a Debian base layer with dpkg
+/// databases, a Python layer, a model layer, and a layer deleting a package database entry.
+mod image {
+    use super::*;
+    use rampart_core::Limits;
+    use rampart_image::Image;
+    use rampart_image::test_support::{Item, Spec, docker_save, tar};
+
+    const OS_RELEASE: &[u8] = b"PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\nID=debian\n";
+    const STATUS: &[u8] = b"Package: openssl\nStatus: install ok installed\nArchitecture: amd64\nVersion: 3.0.15-1~deb12u1\nDescription: Secure Sockets Layer toolkit\n\nPackage: libgcc-s1\nStatus: install ok installed\nArchitecture: amd64\nSource: gcc-12 (12.2.0-14)\nVersion: 12.2.0-14\nDescription: GCC support library\n";
+    const DISTROLESS: &[u8] = b"Package: tzdata\nVersion: 2024a-0+deb12u1\nArchitecture: all\n";
+    const METADATA: &[u8] = b"Metadata-Version: 2.1\nName: numpy\nVersion: 2.1.0\nSummary: Fundamental package for array computing in Python\nRequires-Dist: packaging\n\nbody\n";
+    const PACKAGING: &[u8] = b"Metadata-Version: 2.1\nName: packaging\nVersion: 24.1\n";
+
+    fn safetensors() -> Vec<u8> {
+        let header = br#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#;
+        let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+        bytes.extend_from_slice(header);
+        bytes.extend_from_slice(&[0, 0, 128, 63]);
+        bytes
+    }
+
+    pub(super) fn inventory() -> Inventory {
+        let model = safetensors();
+        let site = "usr/local/lib/python3.12/site-packages";
+        let spec = Spec::new(vec![
+            tar(&[
+                Item::File("usr/lib/os-release", OS_RELEASE),
+                Item::Symlink("etc/os-release", "../usr/lib/os-release"),
+                Item::File("var/lib/dpkg/status", STATUS),
+                Item::File("var/lib/dpkg/status.d/tzdata", DISTROLESS),
+                Item::File(
+                    "var/lib/dpkg/status.d/tzdata.md5sums",
+                    b"abc  usr/share/zoneinfo/UTC\n",
+                ),
+            ]),
+            tar(&[
+                Item::File(&format!("{site}/numpy-2.1.0.dist-info/METADATA"), METADATA),
+                Item::File(
+                    &format!("{site}/packaging-24.1.dist-info/METADATA"),
+                    PACKAGING,
+                ),
+                Item::File(
+                    &format!("{site}/numpy/core/tests/data/umath-validation-set.csv"),
+                    b"a,b\n1,2\n",
+                ),
+            ]),
+            tar(&[Item::File("models/classifier.safetensors", &model)]),
+        ]);
+        let image =
+            Image::from_archive_bytes(docker_save(&spec), "server.tar", None, &Limits::default())
+                .unwrap();
+        let mut findings = Vec::new();
+        let inventory = Inventory::collect_image(&image, &Options::default(), &mut findings);
+        assert!(findings.is_empty(), "{findings:#?}");
+        inventory
+    }
+
+    #[test]
+    fn collects_os_and_python_packages_models_and_the_image() {
+        let inventory = inventory();
+        assert!(inventory.problems.is_empty(), "{:#?}", inventory.problems);
+        let packages: Vec<(String, String)> = inventory
+            .packages
+            .iter()
+            .map(|p| (p.name.clone(), p.version.clone().unwrap_or_default()))
+            .collect();
+        assert_eq!(
+            packages,
+            [
+                ("openssl".to_owned(), "3.0.15-1~deb12u1".to_owned()),
+                ("libgcc-s1".to_owned(), "12.2.0-14".to_owned()),
+                ("tzdata".to_owned(), "2024a-0+deb12u1".to_owned()),
+                ("numpy".to_owned(), "2.1.0".to_owned()),
+                ("packaging".to_owned(), "24.1".to_owned()),
+            ]
+        );
+        assert_eq!(inventory.subject.name, "example/model-server");
+        assert_eq!(inventory.subject.version.as_deref(), Some("1.0"));
+        let image = inventory.image.as_ref().unwrap();
+        assert!(
+            image.purl.starts_with("pkg:oci/model-server@sha256%3A"),
+            "{}",
+            image.purl
+        );
+        assert!(image.purl.contains("tag=1.0"), "{}", image.purl);
+        assert_eq!(
+            inventory.models.len(),
+            1,
+            "library test data is not a dataset"
+        );
+        assert!(inventory.datasets.is_empty());
+        let model = &inventory.models[0];
+        assert!(
+            model.path.ends_with("!/models/classifier.safetensors"),
+            "{}",
+            model.path
+        );
+        assert!(model.files[0].sha256.is_some());
+
+        let document = render(&inventory, SbomFormat::CycloneDx);
+        let purls: Vec<&str> = document["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| c["purl"].as_str())
+            .collect();
+        for wanted in [
+            "pkg:deb/debian/openssl@3.0.15-1~deb12u1?arch=amd64&distro=debian-12",
+            "pkg:deb/debian/libgcc-s1@12.2.0-14?arch=amd64&distro=debian-12",
+            "pkg:deb/debian/tzdata@2024a-0%2Bdeb12u1?arch=all&distro=debian-12",
+            "pkg:pypi/numpy@2.1.0",
+            "pkg:pypi/packaging@24.1",
+        ] {
+            assert!(purls.contains(&wanted), "{wanted} missing from {purls:#?}");
+        }
+        let root = &document["metadata"]["component"];
+        assert_eq!(root["type"], "container");
+        assert_eq!(root["purl"].as_str(), Some(image.purl.as_str()));
+        let gcc = document["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "libgcc-s1")
+            .unwrap();
+        assert!(gcc["properties"].to_string().contains("gcc-12"), "{gcc:#}");
+        let numpy = document["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "numpy")
+            .unwrap();
+        let reference = numpy["bom-ref"].as_str().unwrap();
+        let graph = document["dependencies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["ref"] == reference)
+            .unwrap();
+        assert_eq!(graph["dependsOn"][0], "pkg:pypi/packaging@24.1");
+    }
+
+    #[test]
+    fn an_image_sbom_reads_back_with_distribution_facts() {
+        let temp = tempfile::tempdir().unwrap();
+        let path = temp.path().join("image.cdx.json");
+        fs::write(
+            &path,
+            inventory().render(SbomFormat::CycloneDx, &fixed_options()),
+        )
+        .unwrap();
+        let read = Inventory::collect(&path, &Options::default()).unwrap();
+        assert!(read.problems.is_empty(), "{:#?}", read.problems);
+        let gcc = read
+            .packages
+            .iter()
+            .find(|p| p.name == "libgcc-s1")
+            .unwrap();
+        let os = gcc.os.as_ref().unwrap();
+        assert_eq!(os.advisory_ecosystem.as_deref(), Some("Debian:12"));
+        assert_eq!(os.source_name.as_deref(), Some("gcc-12"));
+        assert_eq!(os.arch.as_deref(), Some("amd64"));
+        assert_eq!(gcc.version.as_deref(), Some("12.2.0-14"));
+        let numpy = read.packages.iter().find(|p| p.name == "numpy").unwrap();
+        assert!(numpy.os.is_none());
+    }
 }

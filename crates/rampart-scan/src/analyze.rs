@@ -22,8 +22,8 @@ use rampart_core::mapped::FileBytes;
 /// The model scanner, configured once and shared by every worker thread.
 pub struct Scanner {
     pickle: PickleScanner,
-    limits: Limits,
-    scanners: Scanners,
+    pub(crate) limits: Limits,
+    pub(crate) scanners: Scanners,
 }
 
 /// One input file's verdict and findings (before the policy is applied).
@@ -51,6 +51,11 @@ impl Scanner {
             limits: config.limits.clone(),
             scanners,
         })
+    }
+
+    /// The limits every file is scanned within (from the configuration).
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// Runs only these scanners (`--scanners`), whatever the configuration said.
@@ -133,15 +138,26 @@ impl Scanner {
                 };
             }
         };
-        let (model_label, mut findings) = self.scan_bytes_at(&bytes, &location);
-        let label = crate::checks::scan_file(self.scanners, &bytes, &location, &mut findings);
-        let format = label.map_or(model_label, str::to_owned);
+        let (format, mut findings) = self.scan_all_checks(&bytes, &location);
         let notices = crate::suppress::apply_inline(&bytes, &input.display, &mut findings);
         ScanOutput {
             verdict: FileVerdict::new(&input.display, format, len),
             findings,
             notices,
         }
+    }
+
+    /// Every per-file check on `data` (model analyzers, then config and secret checks):
+    /// the format label for the verdict and the findings. Checks pick files by the name of
+    /// `location` (its last member inside a container).
+    pub(crate) fn scan_all_checks(
+        &self,
+        data: &[u8],
+        location: &Location,
+    ) -> (String, Vec<Finding>) {
+        let (model_label, mut findings) = self.scan_bytes_at(data, location);
+        let label = crate::checks::scan_file(self.scanners, data, location, &mut findings);
+        (label.map_or(model_label, str::to_owned), findings)
     }
 
     /// Scans bytes that are not a file on disk (an upload, a fuzz input), as if they were a

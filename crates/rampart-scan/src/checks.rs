@@ -24,7 +24,8 @@ pub fn scan_file(
     out: &mut Vec<Finding>,
 ) -> Option<&'static str> {
     let head = &data[..data.len().min(SNIFF_LEN)];
-    let name = location.path.as_str();
+    // A file on disk is named by its path, a layer or archive member by its own path.
+    let name = location.name();
     let mut label = None;
     if scanners.config {
         if let Some(kind) = rampart_deploy::detect(name, head) {

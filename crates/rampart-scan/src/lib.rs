@@ -10,6 +10,7 @@ mod analyze;
 mod checks;
 pub mod config;
 pub mod detect;
+mod image;
 mod rules;
 pub mod suppress;
 mod walk;
@@ -35,6 +36,7 @@ pub fn rules() -> Vec<&'static Rule> {
         rampart_secrets::RULES,
         rampart_archive::RULES,
         rampart_formats::rules::RULES,
+        rampart_image::RULES,
     ] {
         all.extend_from_slice(group);
     }

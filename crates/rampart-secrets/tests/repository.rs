@@ -21,6 +21,11 @@ const EXPECTED: &[(&str, &str)] = &[
         "secret/private-key",
     ),
     ("fuzz/corpus/pem_key/", "secret/private-key"),
+    // A self-signed test certificate's key, for the registry's TLS tests.
+    (
+        "crates/rampart-registry/tests/fixtures/tls/",
+        "secret/private-key",
+    ),
     ("fuzz/corpus/secrets_notebook/", "scan/malformed"),
     ("fuzz/corpus/secrets_notebook/", "scan/limit-exceeded"),
 ];

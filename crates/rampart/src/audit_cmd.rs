@@ -2,7 +2,7 @@
 //! advisories, malicious and typosquatted names, dependency hygiene → the common report).
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
@@ -10,8 +10,11 @@ use rampart_advisories::rules::{
     DIRECT_URL_DEPENDENCY, UNHASHED_REQUIREMENT, UNPINNED_REQUIREMENT,
 };
 use rampart_advisories::{Database, PackageRef, Typosquats, typosquat_finding, verdict_findings};
-use rampart_core::{FileVerdict, Finding, Report, Severity};
-use rampart_inventory::{Inventory, Options, Package, SbomFormat, SbomOptions, SourceFormat};
+use rampart_core::render::DependencyFile;
+use rampart_core::{FileVerdict, Finding, PackageCoordinate, Report, Severity};
+use rampart_inventory::{
+    Ecosystem, Inventory, Options, Package, SbomFormat, SbomOptions, SourceFormat,
+};
 
 use crate::cli::{OutputArgs, parse_severity};
 use crate::db_cmd::{DbPathArg, POPULAR_LIST, age_days, read_top_list};
@@ -40,6 +43,9 @@ pub struct SbomArgs {
     /// Do not hash model and dataset files (quicker; the SBOM then carries no hashes for them).
     #[arg(long)]
     pub no_hash: bool,
+    /// The platform (`os/arch[/variant]`) to inventory from a multi-arch container image.
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform: Option<String>,
 }
 
 pub fn sbom(args: SbomArgs) -> anyhow::Result<u8> {
@@ -50,7 +56,11 @@ pub fn sbom(args: SbomArgs) -> anyhow::Result<u8> {
         hash_files: !args.no_hash,
         ..Options::default()
     };
-    let inventory = Inventory::collect(&args.path, &options)?;
+    let (inventory, image_findings) =
+        crate::image_cmd::collect(&args.path, args.platform.as_deref(), &options)?;
+    for finding in &image_findings {
+        eprintln!("warning: {}: {}", finding.location, finding.message);
+    }
     let format = match args.format {
         SbomFormatArg::Cyclonedx => SbomFormat::CycloneDx,
         SbomFormatArg::Spdx => SbomFormat::Spdx23,
@@ -122,6 +132,10 @@ pub struct AuditArgs {
     /// Ignore any rampart.toml.
     #[arg(long)]
     pub no_config: bool,
+
+    /// The platform (`os/arch[/variant]`) to audit from a multi-arch container image.
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform: Option<String>,
 }
 
 pub fn audit(args: AuditArgs) -> anyhow::Result<u8> {
@@ -136,13 +150,14 @@ pub fn audit(args: AuditArgs) -> anyhow::Result<u8> {
         hash_files: false,
         ..Options::default()
     };
-    let inventory = Inventory::collect(&args.path, &options)?;
-
-    let mut findings: Vec<Finding> = inventory
-        .problems
-        .iter()
-        .map(|problem| problem.to_finding())
-        .collect();
+    let (inventory, mut findings) =
+        crate::image_cmd::collect(&args.path, args.platform.as_deref(), &options)?;
+    findings.extend(
+        inventory
+            .problems
+            .iter()
+            .map(|problem| problem.to_finding()),
+    );
     let references: Vec<PackageRef> = inventory
         .packages
         .iter()
@@ -151,21 +166,33 @@ pub fn audit(args: AuditArgs) -> anyhow::Result<u8> {
             version: package.version.clone(),
         })
         .collect();
-    let verdicts = database.audit(&references);
+    let verdicts = crate::image_cmd::audit_verdicts(&database, &inventory.packages, &references);
     let mut withdrawn = 0;
     for (package, verdict) in inventory.packages.iter().zip(&verdicts) {
         withdrawn += verdict.withdrawn.len();
+        let first = findings.len();
         verdict_findings(verdict, &package.location, &mut findings);
         hygiene_findings(package, inventory.has_lock(), &mut findings);
+        let coordinate = PackageCoordinate {
+            fixed_version: verdict.fix.clone(),
+            ..coordinate(package)
+        };
+        for finding in &mut findings[first..] {
+            finding.package = Some(coordinate.clone());
+        }
     }
     match &popular {
         Some(squats) => {
             let mut checked = BTreeSet::new();
             for (package, reference) in inventory.packages.iter().zip(&references) {
-                if checked.insert(package.normalized_name.clone())
+                if package.os.is_none()
+                    && checked.insert(package.normalized_name.clone())
                     && let Some(squat) = squats.check(&package.normalized_name)
                 {
-                    findings.push(typosquat_finding(reference, &squat, &package.location));
+                    findings.push(
+                        typosquat_finding(reference, &squat, &package.location)
+                            .with_package(coordinate(package)),
+                    );
                 }
             }
         }
@@ -216,8 +243,79 @@ pub fn audit(args: AuditArgs) -> anyhow::Result<u8> {
         findings,
         policy_notices,
     );
-    crate::output::emit(&report, &args.output, false)?;
+    crate::output::emit_with_dependencies(
+        &report,
+        &args.output,
+        false,
+        Some(&dependency_files(&inventory)),
+    )?;
     Ok(u8::from(report.summary.failed))
+}
+
+/// How dependency reports name `package`.
+fn coordinate(package: &Package) -> PackageCoordinate {
+    PackageCoordinate {
+        ecosystem: match package.ecosystem {
+            Ecosystem::PyPI => "PyPI".to_owned(),
+            Ecosystem::Conda => "conda".to_owned(),
+            Ecosystem::Deb => "deb".to_owned(),
+            Ecosystem::Apk => "apk".to_owned(),
+        },
+        name: package.name.clone(),
+        version: package
+            .version
+            .clone()
+            .or_else(|| package.specifier.clone()),
+        fixed_version: None,
+    }
+}
+
+/// Every package under the source file (or environment directory) that declared it, for
+/// GitLab's dependency list.
+fn dependency_files(inventory: &Inventory) -> Vec<DependencyFile> {
+    let mut files: Vec<DependencyFile> = inventory
+        .sources
+        .iter()
+        .map(|source| DependencyFile {
+            path: source.path.clone(),
+            package_manager: package_manager(source.format).to_owned(),
+            dependencies: Vec::new(),
+        })
+        .collect();
+    for package in &inventory.packages {
+        let declared_in = &package.location.path;
+        let source = files
+            .iter_mut()
+            .filter(|file| {
+                declared_in == &file.path
+                    || Path::new(declared_in).starts_with(Path::new(&file.path))
+            })
+            .max_by_key(|file| file.path.len());
+        if let Some(file) = source {
+            let version = coordinate(package)
+                .version
+                .unwrap_or_else(|| "*".to_owned());
+            file.dependencies.push((package.name.clone(), version));
+        }
+    }
+    files
+}
+
+/// GitLab's package-manager names (those its own analyzers write).
+fn package_manager(format: SourceFormat) -> &'static str {
+    match format {
+        SourceFormat::Environment
+        | SourceFormat::RequirementsTxt
+        | SourceFormat::Pyproject
+        | SourceFormat::Pylock
+        | SourceFormat::CycloneDx => "pip",
+        SourceFormat::PoetryLock => "poetry",
+        SourceFormat::PipfileLock => "pipenv",
+        SourceFormat::UvLock => "uv",
+        SourceFormat::CondaEnvironment => "conda",
+        SourceFormat::DpkgStatus => "dpkg",
+        SourceFormat::ApkInstalled => "apk",
+    }
 }
 
 /// The database and popular list to audit against, and notices describing them.

@@ -53,6 +53,34 @@ pub enum Command {
     Manpage(crate::completions_cmd::ManpageArgs),
     /// Write a commented rampart.toml and, on request, CI configuration for this repository.
     Init(crate::init_cmd::InitArgs),
+    /// Compare a table with a reference (or saved profile): per-column drift and a dataset
+    /// verdict.
+    ///
+    /// Exit codes: 0 no dataset drift; 1 dataset drift (with --fail-on-drift: any column
+    /// drift or schema change) or a --manifest mismatch; 2 usage or input error.
+    Drift(crate::drift_cmd::DriftArgs),
+    /// Training-data checks: poisoning and hygiene indicators (`rampart data check`).
+    Data(crate::data_cmd::DataArgs),
+    /// Run the model registry: immutable versions behind scan and signature gates, roles
+    /// with separation of duties, and an audit log of every change.
+    Serve(crate::serve_cmd::ServeArgs),
+    /// Create a registry data directory and manage its tokens.
+    Registry(crate::registry_cmd::RegistryArgs),
+    /// Publish a model directory to a registry as NS/NAME:VERSION (exit 1 if quarantined).
+    Push(crate::push_cmd::PushArgs),
+    /// Download a version, verifying every digest, the signature and the audit log entry.
+    Pull(crate::push_cmd::PullArgs),
+    /// Approve a registry version (approvers; never one's own).
+    Approve(crate::push_cmd::ApproveArgs),
+    /// Point a registry stage (e.g. production) at a version.
+    Promote(crate::push_cmd::PromoteArgs),
+    /// Point a registry stage back at its previous approved version.
+    Rollback(crate::push_cmd::RollbackArgs),
+    /// Withdraw a registry version for good, with a reason (admins).
+    Yank(crate::push_cmd::YankArgs),
+    /// Red-team an ONNX classifier: robustness to adversarial examples, membership-inference
+    /// leakage, group fairness — each a gate with thresholds.
+    Redteam(crate::redteam_cmd::RedteamArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -67,6 +95,9 @@ pub enum ReportFormat {
     Html,
     /// GitLab SAST security report (schema 15.x), for `artifacts:reports:sast`.
     GitlabSast,
+    /// GitLab dependency-scanning report (schema 15.0.7), for
+    /// `artifacts:reports:dependency_scanning` (`rampart audit` only).
+    GitlabDependencyScanning,
 }
 
 #[derive(Args, Debug)]
@@ -129,6 +160,11 @@ pub struct ScanArgs {
 
     #[command(flatten)]
     pub trust: crate::integrity_args::TrustArgs,
+
+    /// The platform (`os/arch[/variant]`, e.g. linux/arm64) to scan from a multi-arch
+    /// container image PATH.
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -170,7 +170,7 @@ fn describe(info: &DbInfo, popular: Option<&str>) -> String {
     }
     let _ = writeln!(
         out,
-        "  {} PyPI advisories on {} packages: {} vulnerabilities, {} malicious, {} withdrawn",
+        "  {} advisories on {} packages: {} vulnerabilities, {} malicious, {} withdrawn",
         counts.advisories,
         counts.packages,
         counts.vulnerabilities,

@@ -6,14 +6,21 @@ mod audit_cmd;
 mod cli;
 mod completions_cmd;
 mod coverage_cmd;
+mod data_cmd;
 mod db_cmd;
+mod drift_cmd;
 mod hash_cmd;
+mod image_cmd;
 mod init_cmd;
 mod integrity_args;
 mod log_cmd;
 mod output;
+mod push_cmd;
+mod redteam_cmd;
+mod registry_cmd;
 mod rules_cmd;
 mod scan_cmd;
+mod serve_cmd;
 mod sign_cmd;
 mod verify_cmd;
 
@@ -43,6 +50,17 @@ fn main() -> ExitCode {
         cli::Command::Completions(args) => completions_cmd::completions(args),
         cli::Command::Manpage(args) => completions_cmd::manpage(args),
         cli::Command::Init(args) => init_cmd::run(args),
+        cli::Command::Drift(args) => drift_cmd::run(args),
+        cli::Command::Data(args) => data_cmd::run(args),
+        cli::Command::Serve(args) => serve_cmd::run(args),
+        cli::Command::Registry(args) => registry_cmd::run(args),
+        cli::Command::Push(args) => push_cmd::push(args),
+        cli::Command::Pull(args) => push_cmd::pull(args),
+        cli::Command::Approve(args) => push_cmd::approve(args),
+        cli::Command::Promote(args) => push_cmd::promote(args),
+        cli::Command::Rollback(args) => push_cmd::rollback(args),
+        cli::Command::Yank(args) => push_cmd::yank(args),
+        cli::Command::Redteam(args) => redteam_cmd::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

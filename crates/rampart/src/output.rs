@@ -7,8 +7,8 @@ use std::sync::OnceLock;
 use anyhow::Context;
 use rampart_core::Report;
 use rampart_core::render::{
-    ScanWindow, TableOptions, render_gitlab_sast, render_html, render_json, render_sarif,
-    render_table,
+    DependencyFile, ScanWindow, TableOptions, render_gitlab_dependency_scanning,
+    render_gitlab_sast, render_html, render_json, render_sarif, render_table,
 };
 
 use crate::cli::{OutputArgs, ReportFormat};
@@ -23,6 +23,17 @@ pub fn record_run_start() {
 /// Renders `report` in the requested format to `--output` or standard output; with
 /// `--output`, a one-line summary still goes to standard error (unless `--quiet`).
 pub fn emit(report: &Report, args: &OutputArgs, list_files: bool) -> anyhow::Result<()> {
+    emit_with_dependencies(report, args, list_files, None)
+}
+
+/// [`emit`] for reports about dependencies: `dependency_files` (every package of every
+/// file read) is what the GitLab dependency-scanning format needs beyond the findings.
+pub fn emit_with_dependencies(
+    report: &Report,
+    args: &OutputArgs,
+    list_files: bool,
+    dependency_files: Option<&[DependencyFile]>,
+) -> anyhow::Result<()> {
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let color = to_terminal && std::env::var_os("NO_COLOR").is_none();
     let text = match args.format {
@@ -30,11 +41,15 @@ pub fn emit(report: &Report, args: &OutputArgs, list_files: bool) -> anyhow::Res
         ReportFormat::Json => render_json(report),
         ReportFormat::Sarif => render_sarif(report),
         ReportFormat::Html => render_html(report),
-        ReportFormat::GitlabSast => {
-            let finished = jiff::Timestamp::now();
-            let started = RUN_STARTED.get().copied().unwrap_or(finished);
-            render_gitlab_sast(report, ScanWindow { started, finished })
-        }
+        ReportFormat::GitlabSast => render_gitlab_sast(report, scan_window()),
+        ReportFormat::GitlabDependencyScanning => match dependency_files {
+            Some(files) => render_gitlab_dependency_scanning(report, scan_window(), files),
+            None => anyhow::bail!(
+                "`--format gitlab-dependency-scanning` is for `rampart audit`, which knows the \
+                 packages; use `--format gitlab-sast` for `rampart {}`",
+                report.command
+            ),
+        },
     };
     match &args.output {
         Some(path) => {
@@ -59,6 +74,12 @@ pub fn emit(report: &Report, args: &OutputArgs, list_files: bool) -> anyhow::Res
         None => print_stdout(&text)?,
     }
     Ok(())
+}
+
+fn scan_window() -> ScanWindow {
+    let finished = jiff::Timestamp::now();
+    let started = RUN_STARTED.get().copied().unwrap_or(finished);
+    ScanWindow { started, finished }
 }
 
 /// Writes `text` to standard output. A closed pipe (`rampart … | head`) is not an error

@@ -11,6 +11,8 @@ pub fn all_rules() -> Vec<&'static Rule> {
     rules.extend_from_slice(rampart_integrity::rules::RULES);
     rules.extend_from_slice(rampart_advisories::RULES);
     rules.extend_from_slice(rampart_inventory::rules::RULES);
+    rules.extend_from_slice(rampart_redteam::RULES);
+    rules.extend_from_slice(rampart_data::RULES);
     rules
 }
 

@@ -43,16 +43,24 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
             .context("cannot start the worker threads")?;
     }
 
+    let (images, paths) = crate::image_cmd::split_images(&args.paths);
+    crate::image_cmd::check_platform_use(args.platform.as_deref(), &images)?;
     let inputs = walk(
-        &args.paths,
+        &paths,
         &WalkOptions {
             follow_symlinks: args.follow_symlinks,
             exclude,
         },
     )?;
     let progress = progress_bar(inputs.len(), args.output.quiet);
-    let outputs = scanner.scan_all(&inputs, &|_| progress.inc(1));
+    let mut outputs = scanner.scan_all(&inputs, &|_| progress.inc(1));
     progress.finish_and_clear();
+    outputs.extend(crate::image_cmd::scan_images(
+        &scanner,
+        &images,
+        args.platform.as_deref(),
+        &|| {},
+    )?);
 
     let mut files = Vec::with_capacity(outputs.len());
     let mut findings = Vec::new();

@@ -493,8 +493,28 @@ mod config;
 #[path = "cli/audit.rs"]
 mod audit;
 
+/// `rampart scan/sbom/audit IMAGE` on images assembled from bytes in the tests.
+#[path = "cli/image.rs"]
+mod image;
+
 #[path = "cli/report_html.rs"]
 mod report_html;
 
 #[path = "cli/ci_integrations.rs"]
 mod ci_integrations;
+
+/// The model registry: `registry`, `serve`, `push`, `pull`, `approve`, `promote`, `rollback`.
+#[path = "cli/registry.rs"]
+mod registry;
+
+/// `rampart serve` SIGKILLed at random points during uploads and version creation.
+#[cfg(unix)]
+#[path = "cli/registry_crash.rs"]
+mod registry_crash;
+
+#[path = "cli/redteam.rs"]
+mod redteam;
+
+/// `rampart drift` and `rampart data check`.
+#[path = "cli/drift.rs"]
+mod drift;

@@ -5,11 +5,13 @@ use serde_json::{Value, json};
 
 use crate::{Finding, Reference, Report, Severity};
 
-/// The GitLab Security Report schema release the SAST report follows. 15.0.7 is accepted by
-/// every GitLab release that still validates reports (15.x schemas only since GitLab 16),
-/// and its `scan` and `vulnerabilities` fields are identical to those of 15.2.x.
+/// The GitLab Security Report schema release both reports follow. 15.0.7 is accepted by
+/// every GitLab release that still validates reports (15.x schemas only since GitLab 16);
+/// its SAST `scan` and `vulnerabilities` fields are identical to those of 15.2.x, and it is
+/// the last dependency-scanning schema with `dependency_files` (removed in 15.1.0).
 pub const GITLAB_SAST_SCHEMA_VERSION: &str = "15.0.7";
-const SCHEMA_URL: &str = "https://gitlab.com/gitlab-org/security-products/security-report-schemas/-/raw/v15.0.7/dist/sast-report-format.json";
+const SCHEMA_BASE: &str =
+    "https://gitlab.com/gitlab-org/security-products/security-report-schemas/-/raw/v15.0.7/dist";
 const INFORMATION_URI: &str = "https://github.com/rampart-sec/rampart";
 
 // Length limits of the schema (in characters): GitLab rejects the whole report when one
@@ -26,11 +28,43 @@ pub struct ScanWindow {
     pub finished: Timestamp,
 }
 
+/// One manifest, lock file or environment and every package it resolved, for GitLab's
+/// dependency list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DependencyFile {
+    pub path: String,
+    /// GitLab's name for the tool that reads the file (`pip`, `poetry`, `pipenv`, `conda`…).
+    pub package_manager: String,
+    /// (name, version) pairs; a package without a pinned version carries its specifier.
+    pub dependencies: Vec<(String, String)>,
+}
+
 /// GitLab's SAST security report (`artifacts:reports:sast`), for the merge request widget
 /// and the vulnerability report. One vulnerability per active finding; waived and
 /// baselined findings are accepted risks and are left out (GitLab has no suppression
 /// field), with a scan message saying how many.
 pub fn render_gitlab_sast(report: &Report, window: ScanWindow) -> String {
+    render(report, window, None)
+}
+
+/// GitLab's dependency-scanning report (`artifacts:reports:dependency_scanning`): every
+/// active finding about a package is a vulnerability located at that package in its file,
+/// and `dependency_files` lists every package of every file for the dependency list.
+/// Findings about no package (an unreadable lock file) cannot be placed in this format;
+/// a `warn` scan message counts them so they are never silently dropped.
+pub fn render_gitlab_dependency_scanning(
+    report: &Report,
+    window: ScanWindow,
+    files: &[DependencyFile],
+) -> String {
+    render(report, window, Some(files))
+}
+
+fn render(
+    report: &Report,
+    window: ScanWindow,
+    dependency_files: Option<&[DependencyFile]>,
+) -> String {
     let tool = json!({
         "id": report.tool.name,
         "name": report.tool.name,
@@ -38,20 +72,25 @@ pub fn render_gitlab_sast(report: &Report, window: ScanWindow) -> String {
         "url": INFORMATION_URI,
         "vendor": { "name": report.tool.name },
     });
+    let dependency_report = dependency_files.is_some();
     // Ids must be unique within the report: identical findings (same rule, place and
     // evidence) get an occurrence number.
     let mut occurrences: BTreeMap<String, usize> = BTreeMap::new();
-    let vulnerabilities: Vec<Value> = report
-        .findings
-        .iter()
-        .filter(|finding| finding.is_active())
-        .map(|finding| {
-            let fingerprint = finding.fingerprint();
-            let seen = occurrences.entry(fingerprint.clone()).or_insert(0);
-            *seen += 1;
-            vulnerability(finding, format!("rampart-{fingerprint}-{seen}"))
-        })
-        .collect();
+    let mut unplaced = 0usize;
+    let mut vulnerabilities: Vec<Value> = Vec::new();
+    for finding in report.findings.iter().filter(|finding| finding.is_active()) {
+        if dependency_report && finding.package.is_none() {
+            unplaced += 1;
+            continue;
+        }
+        let fingerprint = finding.fingerprint();
+        let seen = occurrences.entry(fingerprint.clone()).or_insert(0);
+        *seen += 1;
+        vulnerabilities.push(vulnerability(
+            finding,
+            format!("rampart-{fingerprint}-{seen}"),
+        ));
+    }
     let mut messages: Vec<Value> = report
         .notices
         .iter()
@@ -75,13 +114,29 @@ pub fn render_gitlab_sast(report: &Report, window: ScanWindow) -> String {
             ),
         }));
     }
-    let document = json!({
-        "schema": SCHEMA_URL,
+    if unplaced > 0 {
+        messages.push(json!({
+            "level": "warn",
+            "value": format!(
+                "{unplaced} findings are about no single package (e.g. a file that could not be read) \
+                 and cannot be listed here: see `rampart audit --format json`"
+            ),
+        }));
+    }
+    let (kind, schema) = match dependency_report {
+        true => (
+            "dependency_scanning",
+            "dependency-scanning-report-format.json",
+        ),
+        false => ("sast", "sast-report-format.json"),
+    };
+    let mut document = json!({
+        "schema": format!("{SCHEMA_BASE}/{schema}"),
         "version": GITLAB_SAST_SCHEMA_VERSION,
         "scan": {
             "analyzer": tool,
             "scanner": tool,
-            "type": "sast",
+            "type": kind,
             "start_time": gitlab_time(window.started),
             "end_time": gitlab_time(window.finished),
             "status": "success",
@@ -89,9 +144,35 @@ pub fn render_gitlab_sast(report: &Report, window: ScanWindow) -> String {
         },
         "vulnerabilities": vulnerabilities,
     });
+    if let Some(files) = dependency_files {
+        document["dependency_files"] = files
+            .iter()
+            .map(|file| {
+                json!({
+                    "path": report_path(&file.path),
+                    "package_manager": file.package_manager,
+                    "dependencies": file
+                        .dependencies
+                        .iter()
+                        .map(|(name, version)| dependency(name, version))
+                        .collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+    }
     let mut out = serde_json::to_string_pretty(&document).unwrap_or_default();
     out.push('\n');
     out
+}
+
+fn dependency(name: &str, version: &str) -> Value {
+    json!({ "package": { "name": name }, "version": version })
+}
+
+/// Repository-relative with forward slashes, as GitLab links files.
+fn report_path(path: &str) -> String {
+    let path = path.replace('\\', "/");
+    path.strip_prefix("./").unwrap_or(&path).to_owned()
 }
 
 /// `yyyy-mm-ddThh:mm:ss` in UTC, without zone or fraction: the only form the schema allows.
@@ -124,10 +205,17 @@ fn vulnerability(finding: &Finding, id: String) -> Value {
         .filter(|link| link["url"].as_str().is_some_and(is_http_url))
         .collect();
 
-    let path = loc.path.replace('\\', "/");
-    let mut location = json!({ "file": path.strip_prefix("./").unwrap_or(&path) });
-    if let Some(line) = loc.line {
-        location["start_line"] = json!(line);
+    let mut location = json!({ "file": report_path(&loc.path) });
+    match &finding.package {
+        Some(package) => {
+            let version = package.version.as_deref().unwrap_or("unpinned");
+            location["dependency"] = dependency(&package.name, version);
+        }
+        None => {
+            if let Some(line) = loc.line {
+                location["start_line"] = json!(line);
+            }
+        }
     }
     json!({
         // GitLab tracks vulnerabilities across pipelines by its own hash of the primary
@@ -277,6 +365,72 @@ mod tests {
             .collect();
         assert_eq!(ids.len(), 2);
         assert_ne!(ids[0], ids[1]);
+    }
+
+    #[test]
+    fn dependency_report_places_package_findings_and_counts_the_rest() {
+        let vulnerable = Finding::new(
+            &rules::MALFORMED,
+            Location::file("./requirements.txt").at_line(3, Some(1)),
+            "torch 1.0 is vulnerable",
+        )
+        .with_package(crate::PackageCoordinate {
+            ecosystem: "PyPI".into(),
+            name: "torch".into(),
+            version: Some("1.0".into()),
+            fixed_version: Some("2.6.0".into()),
+        });
+        let unplaced = Finding::new(&rules::MALFORMED, Location::file("poetry.lock"), "bad toml");
+        let files = [DependencyFile {
+            path: "./requirements.txt".into(),
+            package_manager: "pip".into(),
+            dependencies: vec![
+                ("torch".into(), "1.0".into()),
+                ("numpy".into(), ">=1".into()),
+            ],
+        }];
+        let text = render_gitlab_dependency_scanning(
+            &report(vec![vulnerable, unplaced]),
+            window(),
+            &files,
+        );
+        let doc: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(doc["scan"]["type"], "dependency_scanning");
+        assert!(
+            doc["schema"]
+                .as_str()
+                .unwrap()
+                .ends_with("/dependency-scanning-report-format.json")
+        );
+        let vulns = doc["vulnerabilities"].as_array().unwrap();
+        assert_eq!(vulns.len(), 1);
+        assert_eq!(vulns[0]["location"]["file"], "requirements.txt");
+        assert_eq!(
+            vulns[0]["location"]["dependency"]["package"]["name"],
+            "torch"
+        );
+        assert_eq!(vulns[0]["location"]["dependency"]["version"], "1.0");
+        assert!(vulns[0]["location"].get("start_line").is_none());
+        assert_eq!(doc["dependency_files"][0]["path"], "requirements.txt");
+        assert_eq!(
+            doc["dependency_files"][0]["dependencies"][1]["version"],
+            ">=1"
+        );
+        assert!(
+            text.contains("1 findings are about no single package"),
+            "{text}"
+        );
+        let sast: Value = serde_json::from_str(&render_gitlab_sast(
+            &report(vec![Finding::new(
+                &rules::MALFORMED,
+                Location::file("a").at_line(2, Some(1)),
+                "x",
+            )]),
+            window(),
+        ))
+        .unwrap();
+        assert!(sast.get("dependency_files").is_none());
+        assert_eq!(sast["vulnerabilities"][0]["location"]["start_line"], 2);
     }
 
     #[test]

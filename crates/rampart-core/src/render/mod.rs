@@ -7,7 +7,10 @@ mod json;
 mod sarif;
 mod table;
 
-pub use gitlab::{GITLAB_SAST_SCHEMA_VERSION, ScanWindow, render_gitlab_sast};
+pub use gitlab::{
+    DependencyFile, GITLAB_SAST_SCHEMA_VERSION, ScanWindow, render_gitlab_dependency_scanning,
+    render_gitlab_sast,
+};
 pub use html::{Escaped, html_page, render_html};
 pub use json::render_json;
 pub use sarif::render_sarif;

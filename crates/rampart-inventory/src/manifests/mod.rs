@@ -78,7 +78,10 @@ pub(crate) fn parse(
         SourceFormat::UvLock => uv_lock::parse(text, location),
         SourceFormat::Pylock => pylock::parse(text, location),
         SourceFormat::CondaEnvironment => conda::parse(text, location, directory_name, max_entries),
-        SourceFormat::Environment | SourceFormat::CycloneDx => Parsed::default(),
+        SourceFormat::Environment
+        | SourceFormat::CycloneDx
+        | SourceFormat::DpkgStatus
+        | SourceFormat::ApkInstalled => Parsed::default(),
     }
 }
 

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use super::view::{self, DatasetLink, PackageComponent};
 use super::{SbomOptions, set};
 use crate::inventory::{
-    ArtifactFile, ArtifactHash, Dataset, Ecosystem, Inventory, Model, ModelCard, Package,
-    PackageSource, Scope, SourceFormat, Subject,
+    ArtifactFile, ArtifactHash, Dataset, Distro, Ecosystem, Inventory, Model, ModelCard, OsPackage,
+    Package, PackageSource, Scope, SourceFormat, Subject,
 };
 use crate::license::spdx_expression;
 use crate::names::huggingface_purl;
@@ -50,6 +50,28 @@ pub(crate) fn write(inventory: &Inventory, options: &SbomOptions) -> Value {
         "name": inventory.subject.name,
     });
     insert_some(&mut root, "version", inventory.subject.version.as_deref());
+    if let Some(image) = &inventory.image {
+        set(&mut root, "type", json!("container"));
+        set(&mut root, "purl", json!(image.purl));
+        if let Some(hex) = image.digest.strip_prefix("sha256:") {
+            set(
+                &mut root,
+                "hashes",
+                json!([{"alg": "SHA-256", "content": hex}]),
+            );
+        }
+        let mut facts = Vec::new();
+        if let Some(platform) = &image.platform {
+            facts.push(property("rampart:image:platform", platform));
+        }
+        if let Some(distro) = &image.distro {
+            facts.push(property("rampart:image:os", &distro.id));
+            if let Some(version) = &distro.version_id {
+                facts.push(property("rampart:image:os-version", version));
+            }
+        }
+        insert_nonempty(&mut root, "properties", facts);
+    }
     let sources: Vec<Value> = inventory
         .sources
         .iter()
@@ -176,6 +198,14 @@ fn package_component(component: &PackageComponent<'_>) -> Value {
         }
         if let Some(installer) = &package.installer {
             properties.push(property("rampart:installer", installer));
+        }
+        if let Some(os) = &package.os {
+            if let Some(source) = &os.source_name {
+                properties.push(property("rampart:os:source-name", source));
+            }
+            if let Some(version) = &os.source_version {
+                properties.push(property("rampart:os:source-version", version));
+            }
         }
     }
     if component
@@ -565,12 +595,14 @@ impl Reader<'_, '_> {
         let ecosystem = match parsed.kind.as_str() {
             "pypi" => Ecosystem::PyPI,
             "conda" => Ecosystem::Conda,
+            "deb" => Ecosystem::Deb,
+            "apk" => Ecosystem::Apk,
             other => {
                 self.read.problems.push(Problem::new(
                     ProblemKind::Unsupported,
                     here,
                     format!(
-                        "component `{}` is a {other} package; rampart audits Python packages only",
+                        "component `{}` is a {other} package; rampart audits Python, Debian and Alpine packages only",
                         excerpt(purl, 200)
                     ),
                 ));
@@ -584,7 +616,13 @@ impl Reader<'_, '_> {
         };
         let mut package = Package::named(display, SourceFormat::CycloneDx, here);
         package.ecosystem = ecosystem;
-        package.version = text("version").map(str::to_owned).or(parsed.version);
+        package.version = text("version")
+            .map(str::to_owned)
+            .or(parsed.version.clone());
+        if matches!(ecosystem, Ecosystem::Deb | Ecosystem::Apk) {
+            package.normalized_name = package.name.to_ascii_lowercase();
+            package.os = Some(os_package(component, &parsed));
+        }
         package.summary = text("description").map(str::to_owned);
         package.scope = match text("scope") {
             Some("optional") => Scope::Optional,
@@ -752,8 +790,53 @@ fn read_model(component: &Value, here: Location) -> Model {
 }
 
 /// The parts of a package URL (`pkg:type/namespace/name@version?qualifiers#subpath`).
+/// What an OS package component says about its distribution: the purl's namespace and
+/// `distro`/`arch` qualifiers, the source package from rampart's properties or syft's
+/// `upstream` qualifier.
+fn os_package(component: &Value, purl: &ParsedPurl) -> OsPackage {
+    let property = |wanted: &str| {
+        component
+            .get("properties")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|p| p.get("name").and_then(Value::as_str) == Some(wanted))
+            .and_then(|p| p.get("value").and_then(Value::as_str))
+            .map(str::to_owned)
+    };
+    let distro_qualifier = purl.qualifiers.get("distro").cloned();
+    let distro = Distro {
+        id: purl.namespace.to_ascii_lowercase(),
+        // `debian-12` (or a codename, which names no release number) for dpkg, `3.20.3` for apk.
+        version_id: distro_qualifier.as_deref().and_then(|d| {
+            let version = d
+                .strip_prefix(&format!("{}-", purl.namespace.to_ascii_lowercase()))
+                .unwrap_or(d);
+            version
+                .starts_with(|c: char| c.is_ascii_digit())
+                .then(|| version.to_owned())
+        }),
+        codename: None,
+    };
+    let upstream = purl.qualifiers.get("upstream").map(|u| {
+        u.split_once(' ')
+            .map_or(u.as_str(), |(name, _)| name)
+            .to_owned()
+    });
+    OsPackage {
+        namespace: distro.id.clone(),
+        distro: distro_qualifier,
+        arch: purl.qualifiers.get("arch").cloned(),
+        source_name: property("rampart:os:source-name").or(upstream),
+        source_version: property("rampart:os:source-version"),
+        advisory_ecosystem: distro.advisory_ecosystem(),
+    }
+}
+
 struct ParsedPurl {
     kind: String,
+    /// The namespace (`debian` in `pkg:deb/debian/openssl`), empty when there is none.
+    namespace: String,
     name: String,
     version: Option<String>,
     qualifiers: HashMap<String, String>,
@@ -769,6 +852,10 @@ fn parse_purl(purl: &str) -> Option<ParsedPurl> {
         None => (path, None),
     };
     let name = percent_decode(path.rsplit('/').next().unwrap_or_default());
+    let namespace = path
+        .rsplit_once('/')
+        .map(|(namespace, _)| percent_decode(namespace))
+        .unwrap_or_default();
     if kind.is_empty() || name.is_empty() {
         return None;
     }
@@ -779,6 +866,7 @@ fn parse_purl(purl: &str) -> Option<ParsedPurl> {
         .collect();
     Some(ParsedPurl {
         kind: kind.to_ascii_lowercase(),
+        namespace,
         name,
         version,
         qualifiers,

@@ -79,12 +79,20 @@ pub(crate) fn write(inventory: &Inventory, options: &SbomOptions) -> Value {
     let mut ids: HashMap<String, String> = HashMap::new();
     let root_id = spdx_id("Root", &inventory.subject.name, &mut taken);
     ids.insert(view.root_reference.clone(), root_id.clone());
-    let mut packages = vec![package(
+    let mut root = package(
         &root_id,
         &inventory.subject.name,
         inventory.subject.version.as_deref(),
-        "APPLICATION",
-    )];
+        if inventory.image.is_some() {
+            "CONTAINER"
+        } else {
+            "APPLICATION"
+        },
+    );
+    if let Some(image) = &inventory.image {
+        set(&mut root, "externalRefs", purl_reference(&image.purl));
+    }
+    let mut packages = vec![root];
     for component in &view.packages {
         let main = component.main;
         let id = spdx_id(

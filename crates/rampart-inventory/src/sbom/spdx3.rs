@@ -151,6 +151,10 @@ pub(crate) fn write(inventory: &Inventory, options: &SbomOptions) -> Value {
     if let Some(version) = &inventory.subject.version {
         set(&mut root, "software_packageVersion", json!(version));
     }
+    if let Some(image) = &inventory.image {
+        set(&mut root, "software_primaryPurpose", json!("container"));
+        package_url(&mut root, &image.purl);
+    }
     graph.add(root);
     ids.insert(view.root_reference.clone(), root_id.clone());
     for (index, component) in view.packages.iter().enumerate() {

@@ -76,7 +76,11 @@ pub(crate) fn build(inventory: &Inventory) -> View<'_> {
         };
         let name = package.normalized_name.clone();
         let key = match &package.version {
-            Some(version) => (package.ecosystem, name, Some(normalize_version(version))),
+            Some(version) => (
+                package.ecosystem,
+                name,
+                Some(normalize_version(package.ecosystem, version)),
+            ),
             None => {
                 let versions: Vec<&Key> = components
                     .keys()
@@ -190,8 +194,12 @@ pub(crate) fn build(inventory: &Inventory) -> View<'_> {
     }
 }
 
-/// Versions compared as PEP 440 does where they parse (`2022.12.07` is `2022.12.7`).
-fn normalize_version(version: &str) -> String {
+/// Python versions compared as PEP 440 does where they parse (`2022.12.07` is
+/// `2022.12.7`); OS package versions are exact strings.
+fn normalize_version(ecosystem: Ecosystem, version: &str) -> String {
+    if matches!(ecosystem, Ecosystem::Deb | Ecosystem::Apk) {
+        return version.to_owned();
+    }
     version
         .parse::<pep440_rs::Version>()
         .map(|v| v.to_string())
@@ -222,7 +230,34 @@ fn package_purl(package: &Package, version: Option<&str>) -> String {
             version,
             &qualifiers,
         ),
+        Ecosystem::Deb | Ecosystem::Apk => os_purl(package, version),
     }
+}
+
+/// `pkg:deb/debian/openssl@3.0.15-1~deb12u1?arch=amd64&distro=debian-12`,
+/// `pkg:apk/alpine/musl@1.2.5-r0?arch=x86_64&distro=3.20.3` (Trivy's form of purl-spec
+/// `deb`/`apk`).
+fn os_purl(package: &Package, version: Option<&str>) -> String {
+    let kind = if package.ecosystem == Ecosystem::Apk {
+        "apk"
+    } else {
+        "deb"
+    };
+    let os = package.os.clone().unwrap_or_default();
+    let mut qualifiers: Vec<(&str, &str)> = Vec::new();
+    if let Some(arch) = &os.arch {
+        qualifiers.push(("arch", arch));
+    }
+    if let Some(distro) = &os.distro {
+        qualifiers.push(("distro", distro));
+    }
+    purl(
+        kind,
+        Some(&os.namespace),
+        &package.name,
+        version,
+        &qualifiers,
+    )
 }
 
 /// A card's dataset id (`squad`, `org/name`) names a dataset component of that name, or one

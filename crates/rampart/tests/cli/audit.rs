@@ -54,7 +54,7 @@ fn an_environment_is_audited_against_an_imported_database() {
         .arg(shared().join("data/pypi-top.txt"))
         .assert()
         .success()
-        .stdout(predicate::str::contains("2664 PyPI advisories"))
+        .stdout(predicate::str::contains("2664 advisories"))
         .stdout(predicate::str::contains("5000 popular names"));
     rampart_in(temp.path())
         .args(["db", "info"])

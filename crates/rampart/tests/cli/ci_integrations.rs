@@ -33,6 +33,14 @@ mod gitlab_sast {
     /// `dist/sast-report-format.json`; identical in 15.2.1) on every field rampart writes:
     /// required fields, enums, patterns and lengths, transcribed from the official text.
     fn schema() -> Value {
+        report_schema("sast")
+    }
+
+    /// The shared security-report constraints for one report type; the dependency-scanning
+    /// type (15.0.7 `dist/dependency-scanning-report-format.json`) adds `dependency_files`
+    /// and a location that names the package (`file` + `dependency.package.name` +
+    /// `dependency.version`, all required).
+    pub(super) fn report_schema(report_type: &str) -> Value {
         let tool = json!({
             "type": "object",
             "required": ["id", "name", "version", "vendor"],
@@ -66,7 +74,7 @@ mod gitlab_sast {
                         "start_time": time,
                         "end_time": time,
                         "status": { "enum": ["success", "failure"] },
-                        "type": { "enum": ["sast"] },
+                        "type": { "enum": [report_type] },
                         "messages": {
                             "type": "array",
                             "items": {
@@ -132,7 +140,11 @@ mod gitlab_sast {
     }
 
     fn assert_valid(document: &Value) {
-        let validator = jsonschema::validator_for(&schema()).unwrap();
+        assert_valid_as(document, &schema());
+    }
+
+    pub(super) fn assert_valid_as(document: &Value, schema: &Value) {
+        let validator = jsonschema::validator_for(schema).unwrap();
         let errors: Vec<String> = validator
             .iter_errors(document)
             .map(|e| format!("{e} at {}", e.instance_path()))
@@ -140,7 +152,7 @@ mod gitlab_sast {
             .collect();
         assert!(
             errors.is_empty(),
-            "invalid GitLab SAST report:\n{}",
+            "invalid GitLab security report:\n{}",
             errors.join("\n")
         );
     }
@@ -242,6 +254,129 @@ mod gitlab_sast {
             .unwrap_or_else(|| panic!("{document:#}"));
         assert_eq!(write_all["location"]["file"], ".github/workflows/ci.yml");
         assert_eq!(write_all["location"]["start_line"], 2);
+    }
+}
+
+mod gitlab_dependency_scanning {
+    use super::gitlab_sast::{assert_valid_as, report_schema};
+    use super::*;
+
+    fn schema() -> Value {
+        let dependency = json!({
+            "type": "object",
+            "required": ["package", "version"],
+            "properties": {
+                "package": {
+                    "type": "object",
+                    "required": ["name"],
+                    "properties": { "name": { "type": "string", "minLength": 1 } },
+                },
+                "version": { "type": "string" },
+            },
+        });
+        let mut schema = report_schema("dependency_scanning");
+        schema["required"] = json!(["scan", "version", "vulnerabilities", "dependency_files"]);
+        schema["properties"]["vulnerabilities"]["items"]["properties"]["location"] = json!({
+            "type": "object",
+            "required": ["file", "dependency"],
+            "properties": { "file": { "type": "string", "minLength": 1 }, "dependency": dependency },
+        });
+        schema["properties"]["dependency_files"] = json!({
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["path", "package_manager", "dependencies"],
+                "properties": {
+                    "path": { "type": "string", "minLength": 1 },
+                    "package_manager": { "type": "string", "minLength": 1 },
+                    "dependencies": { "type": "array", "items": dependency },
+                },
+            },
+        });
+        schema
+    }
+
+    #[test]
+    fn vulnerable_and_malicious_packages_are_placed_at_their_package() {
+        let temp = tempfile::tempdir().unwrap();
+        fs::write(
+            temp.path().join("requirements.txt"),
+            "0requests==0.0.1\nurllib3==1.26.4\ntorch>=2.0\n",
+        )
+        .unwrap();
+        let osv = root().join("../shared/data/osv");
+        let output = rampart(temp.path())
+            .env("XDG_CACHE_HOME", temp.path().join("cache"))
+            .args([
+                "audit",
+                "--no-config",
+                "--format",
+                "gitlab-dependency-scanning",
+                "--db",
+            ])
+            .arg(&osv)
+            .arg("requirements.txt")
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let document: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_valid_as(&document, &schema());
+        assert!(
+            !jsonschema::validator_for(&schema()).unwrap().is_valid(
+                &json!({ "version": "15.0.7", "scan": document["scan"], "vulnerabilities": [] })
+            ),
+            "the schema requires dependency_files"
+        );
+        let vulnerabilities = document["vulnerabilities"].as_array().unwrap();
+        let at = |name: &str| -> Vec<&Value> {
+            vulnerabilities
+                .iter()
+                .filter(|v| v["location"]["dependency"]["package"]["name"] == name)
+                .collect()
+        };
+        let urllib3 = at("urllib3");
+        assert!(urllib3.len() >= 3, "{document:#}");
+        assert!(
+            urllib3
+                .iter()
+                .all(|v| v["location"]["file"] == "requirements.txt"
+                    && v["location"]["dependency"]["version"] == "1.26.4")
+        );
+        assert!(urllib3.iter().any(|v| {
+            v["identifiers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["value"] == "audit/vulnerable-package")
+        }));
+        assert_eq!(at("0requests")[0]["severity"], "Critical");
+        // The unpinned requirement is a finding too, at its specifier.
+        assert_eq!(at("torch")[0]["location"]["dependency"]["version"], ">=2.0");
+        let files = document["dependency_files"].as_array().unwrap();
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0]["path"], "requirements.txt");
+        assert_eq!(files[0]["package_manager"], "pip");
+        assert_eq!(files[0]["dependencies"].as_array().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn scan_refuses_the_format_with_a_pointer_to_gitlab_sast() {
+        rampart(&root())
+            .args([
+                "scan",
+                "--no-config",
+                "--format",
+                "gitlab-dependency-scanning",
+                "examples/models",
+            ])
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains("--format gitlab-sast"));
     }
 }
 

@@ -1,0 +1,141 @@
+"""Assembles `docker save` archives for bench/image_bench.sh without a container engine.
+
+The small image is built from this machine's real package databases: /etc/os-release,
+/etc/debian_version, /var/lib/dpkg/status (a Debian system's, hundreds of packages) and the `*.dist-info`
+metadata of a Python venv's site-packages, laid out as a Debian image with Python in
+/usr/local/lib/python3.11/site-packages. The large image adds one layer holding a
+safetensors model of the requested size (a valid header, then zero weights).
+
+    python3 image_gen.py OUT.tar --site-packages DIR [--model-gib N]
+"""
+import argparse
+import hashlib
+import io
+import json
+import os
+import tarfile
+
+SITE = "usr/local/lib/python3.11/site-packages"
+CHUNK = 1 << 20
+
+
+def add_bytes(tar, name, data):
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mode = 0o644
+    tar.addfile(info, io.BytesIO(data))
+
+
+def base_layer(path, site_packages):
+    with tarfile.open(path, "w", format=tarfile.GNU_FORMAT) as tar:
+        with open("/etc/os-release", "rb") as f:
+            add_bytes(tar, "usr/lib/os-release", f.read())
+        link = tarfile.TarInfo("etc/os-release")
+        link.type = tarfile.SYMTYPE
+        link.linkname = "../usr/lib/os-release"
+        tar.addfile(link)
+        with open("/etc/debian_version", "rb") as f:
+            add_bytes(tar, "etc/debian_version", f.read())
+        with open("/var/lib/dpkg/status", "rb") as f:
+            add_bytes(tar, "var/lib/dpkg/status", f.read())
+        for entry in sorted(os.listdir(site_packages)):
+            if not entry.endswith(".dist-info"):
+                continue
+            for name in ("METADATA", "RECORD", "INSTALLER", "WHEEL"):
+                source = os.path.join(site_packages, entry, name)
+                if os.path.isfile(source):
+                    with open(source, "rb") as f:
+                        add_bytes(tar, f"{SITE}/{entry}/{name}", f.read())
+        add_bytes(tar, "app/serve.py", b"print('serving')\n")
+
+
+class Zeros(io.RawIOBase):
+    def __init__(self, size):
+        self.left = size
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        n = min(len(buffer), self.left)
+        buffer[:n] = bytes(n)
+        self.left -= n
+        return n
+
+
+def model_layer(path, gib):
+    weights = int(gib * (1 << 30)) // 4 * 4
+    header = json.dumps(
+        {"weight": {"dtype": "F32", "shape": [weights // 4], "data_offsets": [0, weights]}}
+    ).encode()
+    header += b" " * (-len(header) % 8)
+    prefix = len(header).to_bytes(8, "little") + header
+    with tarfile.open(path, "w", format=tarfile.GNU_FORMAT) as tar:
+        info = tarfile.TarInfo("models/model.safetensors")
+        info.size = len(prefix) + weights
+        info.mode = 0o644
+        stream = io.BufferedReader(Zeros(weights), CHUNK)
+        tar.addfile(info, _Concat(prefix, stream))
+
+
+class _Concat(io.RawIOBase):
+    def __init__(self, first, rest):
+        self.first = first
+        self.rest = rest
+
+    def read(self, n=-1):
+        # tarfile needs every read to return all `n` bytes until the end.
+        out = b""
+        if self.first:
+            out, self.first = self.first[:n], self.first[n:]
+        if n < 0 or len(out) < n:
+            out += self.rest.read(-1 if n < 0 else n - len(out))
+        return out
+
+
+def sha256_file(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("out")
+    parser.add_argument("--site-packages", required=True)
+    parser.add_argument("--model-gib", type=float, default=0)
+    args = parser.parse_args()
+    work = args.out + ".parts"
+    os.makedirs(work, exist_ok=True)
+    layers = [os.path.join(work, "base.tar")]
+    base_layer(layers[0], args.site_packages)
+    if args.model_gib > 0:
+        layers.append(os.path.join(work, "model.tar"))
+        model_layer(layers[1], args.model_gib)
+    diff_ids = [f"sha256:{sha256_file(layer)}" for layer in layers]
+    config = json.dumps({
+        "architecture": "amd64",
+        "os": "linux",
+        "config": {"User": "10001", "Env": ["PATH=/usr/local/bin:/usr/bin:/bin"],
+                   "Cmd": ["python3", "/app/serve.py"]},
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+        "history": [{"created_by": f"COPY layer {i} / # buildkit"} for i in range(len(layers))],
+    }).encode()
+    config_name = hashlib.sha256(config).hexdigest() + ".json"
+    names = [f"{d[len('sha256:'):]}/layer.tar" for d in diff_ids]
+    manifest = json.dumps([{"Config": config_name, "RepoTags": ["bench/model-server:1.0"],
+                            "Layers": names}]).encode()
+    with tarfile.open(args.out, "w", format=tarfile.GNU_FORMAT) as tar:
+        add_bytes(tar, "manifest.json", manifest)
+        add_bytes(tar, config_name, config)
+        for layer, name in zip(layers, names):
+            tar.add(layer, arcname=name)
+    for layer in layers:
+        os.remove(layer)
+    os.rmdir(work)
+
+
+if __name__ == "__main__":
+    main()

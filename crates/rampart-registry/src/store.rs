@@ -1,0 +1,940 @@
+//! Metadata storage behind one trait, [`MetadataStore`]: every mutation is a [`Change`]
+//! applied atomically together with its audit entries (the outbox, see [`crate::audit`]).
+//! State changes are compare-and-set on the version's current state, so a shared database
+//! (PostgreSQL, next) stays correct with several server processes. [`SqliteStore`] is the
+//! embedded default.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::Error;
+use crate::audit::AuditEvent;
+use crate::names::Digest;
+use crate::types::{
+    Approval, AuditRef, FileEntry, Gates, ModelSummary, Namespace, NamespacePolicy, Role,
+    StageEvent, State, TokenRecord, VersionRecord, version_object,
+};
+
+/// A mutation of the registry's metadata.
+#[derive(Clone, Debug)]
+pub enum Change {
+    /// Issue a token; `hash` is the SHA-256 of its secret.
+    CreateToken { record: TokenRecord, hash: [u8; 32] },
+    /// Revoke a token (idempotent).
+    RevokeToken { id: String },
+    /// Create or replace a namespace's policy.
+    PutNamespace(Namespace),
+    /// Create a version; fails with a conflict if it exists.
+    CreateVersion(Box<VersionRecord>),
+    /// Move a version from state `from` (checked) to `to`, replacing the reason and, when
+    /// given, the gate results.
+    UpdateVersion {
+        namespace: String,
+        model: String,
+        version: String,
+        from: State,
+        to: State,
+        reason: Option<String>,
+        gates: Option<Box<Gates>>,
+    },
+    /// Record an approval and move the version from `from` (checked) to `to`.
+    Approve {
+        namespace: String,
+        model: String,
+        version: String,
+        approval: Approval,
+        from: State,
+        to: State,
+    },
+    /// Point a stage at a version.
+    MoveStage {
+        namespace: String,
+        model: String,
+        event: StageEvent,
+    },
+}
+
+/// Anything held until dropped.
+pub trait Held {}
+impl<T> Held for T {}
+
+/// A lock that serialises committing writers across processes sharing a store, released when
+/// dropped.
+pub struct WriterLock<'a> {
+    _held: Box<dyn Held + 'a>,
+}
+
+impl<'a> WriterLock<'a> {
+    /// Wraps whatever releases the lock when it is dropped.
+    pub fn new(held: impl Held + 'a) -> Self {
+        WriterLock {
+            _held: Box::new(held),
+        }
+    }
+}
+
+/// Everything the registry keeps besides blobs and the log.
+pub trait MetadataStore: Send + Sync {
+    /// Taken before a change is applied and held until its audit entries are in the log, so
+    /// that outbox order is log order when several processes share the store (and its log
+    /// directory). `None`: the store belongs to this process alone (the log's file lock
+    /// guarantees it), and the registry's own lock suffices.
+    fn lock_writers(&self) -> Result<Option<WriterLock<'_>>, Error> {
+        Ok(None)
+    }
+    /// Applies `change` and queues `events` for the log, atomically. Returns the events'
+    /// outbox ids.
+    fn apply(&self, change: &Change, events: &[AuditEvent]) -> Result<Vec<i64>, Error>;
+    /// Queued entries not yet given a log index, oldest first.
+    fn pending_audit(&self) -> Result<Vec<(i64, Vec<u8>)>, Error>;
+    /// One past the highest recorded log index (0 if none).
+    fn next_log_index(&self) -> Result<u64, Error>;
+    /// Records the log indices of outbox entries.
+    fn record_log_indices(&self, recorded: &[(i64, u64)]) -> Result<(), Error>;
+
+    /// The token whose secret hashes to `hash`.
+    fn token_by_hash(&self, hash: &[u8; 32]) -> Result<Option<TokenRecord>, Error>;
+    /// A token by id.
+    fn token(&self, id: &str) -> Result<Option<TokenRecord>, Error>;
+    /// Every token.
+    fn tokens(&self) -> Result<Vec<TokenRecord>, Error>;
+    /// A namespace.
+    fn namespace(&self, name: &str) -> Result<Option<Namespace>, Error>;
+    /// Every namespace.
+    fn namespaces(&self) -> Result<Vec<Namespace>, Error>;
+    /// A version with its files, approvals and audit references.
+    fn version(
+        &self,
+        namespace: &str,
+        model: &str,
+        version: &str,
+    ) -> Result<Option<VersionRecord>, Error>;
+    /// Every version of a model, oldest first.
+    fn versions(&self, namespace: &str, model: &str) -> Result<Vec<VersionRecord>, Error>;
+    /// Models whose namespace is `namespace` (or any) and whose name contains `query`.
+    fn models(
+        &self,
+        namespace: Option<&str>,
+        query: Option<&str>,
+    ) -> Result<Vec<ModelSummary>, Error>;
+    /// Every move of every stage of a model, oldest first.
+    fn stage_history(&self, namespace: &str, model: &str) -> Result<Vec<StageEvent>, Error>;
+    /// Namespaces holding a servable version that contains the blob.
+    fn namespaces_serving(&self, digest: &Digest) -> Result<Vec<String>, Error>;
+    /// Audit entries recorded for an object.
+    fn audit_refs(&self, object: &str) -> Result<Vec<AuditRef>, Error>;
+    /// Versions created but never gated (the server stopped in between).
+    fn ungated_versions(&self) -> Result<Vec<(String, String, String)>, Error>;
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS tokens (
+    id TEXT PRIMARY KEY, hash BLOB NOT NULL UNIQUE, user TEXT NOT NULL, role TEXT NOT NULL,
+    namespace TEXT NOT NULL, expires_at TEXT, revoked INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL, created_by TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS namespaces (
+    name TEXT PRIMARY KEY, policy TEXT NOT NULL, updated_at TEXT NOT NULL, updated_by TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS versions (
+    namespace TEXT NOT NULL, model TEXT NOT NULL, version TEXT NOT NULL,
+    manifest_digest TEXT NOT NULL, signature TEXT, provenance TEXT, publisher TEXT NOT NULL,
+    state TEXT NOT NULL, reason TEXT, created_at TEXT NOT NULL, gates TEXT,
+    PRIMARY KEY (namespace, model, version));
+CREATE TABLE IF NOT EXISTS version_files (
+    namespace TEXT NOT NULL, model TEXT NOT NULL, version TEXT NOT NULL, path TEXT NOT NULL,
+    digest TEXT NOT NULL, size INTEGER NOT NULL,
+    PRIMARY KEY (namespace, model, version, path));
+CREATE INDEX IF NOT EXISTS version_files_by_digest ON version_files (digest);
+CREATE TABLE IF NOT EXISTS approvals (
+    namespace TEXT NOT NULL, model TEXT NOT NULL, version TEXT NOT NULL, user TEXT NOT NULL,
+    time TEXT NOT NULL, PRIMARY KEY (namespace, model, version, user));
+CREATE TABLE IF NOT EXISTS stage_history (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, namespace TEXT NOT NULL, model TEXT NOT NULL,
+    stage TEXT NOT NULL, version TEXT NOT NULL, action TEXT NOT NULL, actor TEXT NOT NULL,
+    time TEXT NOT NULL, reason TEXT);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, object TEXT NOT NULL, action TEXT NOT NULL,
+    entry BLOB NOT NULL, log_index INTEGER UNIQUE);
+CREATE INDEX IF NOT EXISTS outbox_by_object ON outbox (object);
+";
+
+/// The embedded metadata store: one SQLite database in WAL mode with full sync.
+pub struct SqliteStore {
+    connection: Mutex<Connection>,
+}
+
+fn db(error: rusqlite::Error) -> Error {
+    Error::Database(error.to_string())
+}
+
+pub(crate) fn corrupt(what: &str) -> impl Fn(String) -> Error + '_ {
+    move |reason| Error::Database(format!("stored {what} is invalid: {reason}"))
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self, Error> {
+        let connection = Connection::open(path).map_err(db)?;
+        connection
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;",
+            )
+            .map_err(db)?;
+        connection.execute_batch(SCHEMA).map_err(db)?;
+        Ok(SqliteStore {
+            connection: Mutex::new(connection),
+        })
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Connection>, Error> {
+        self.connection
+            .lock()
+            .map_err(|_| Error::Internal("the database lock is poisoned".to_owned()))
+    }
+}
+
+fn apply_change(tx: &rusqlite::Transaction<'_>, change: &Change) -> Result<(), Error> {
+    match change {
+        Change::CreateToken { record, hash } => {
+            tx.execute(
+                "INSERT INTO tokens (id, hash, user, role, namespace, expires_at, revoked, created_at, created_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8)",
+                params![
+                    record.id,
+                    hash.as_slice(),
+                    record.user,
+                    record.role.name(),
+                    record.namespace,
+                    record.expires_at,
+                    record.created_at,
+                    record.created_by
+                ],
+            )
+            .map_err(db)?;
+        }
+        Change::RevokeToken { id } => {
+            let changed = tx
+                .execute("UPDATE tokens SET revoked = 1 WHERE id = ?1", params![id])
+                .map_err(db)?;
+            if changed == 0 {
+                return Err(Error::NotFound(format!("no token {id}")));
+            }
+        }
+        Change::PutNamespace(namespace) => {
+            let policy = serde_json::to_string(&namespace.policy)
+                .map_err(|error| Error::Internal(error.to_string()))?;
+            tx.execute(
+                "INSERT INTO namespaces (name, policy, updated_at, updated_by) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (name) DO UPDATE SET policy = ?2, updated_at = ?3, updated_by = ?4",
+                params![namespace.name, policy, namespace.updated_at, namespace.updated_by],
+            )
+            .map_err(db)?;
+        }
+        Change::CreateVersion(record) => {
+            let json = |value: &Option<serde_json::Value>| {
+                value.as_ref().map(serde_json::Value::to_string)
+            };
+            let inserted = tx
+                .execute(
+                    "INSERT OR IGNORE INTO versions (namespace, model, version, manifest_digest, signature, provenance,
+                     publisher, state, reason, created_at, gates) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL)",
+                    params![
+                        record.namespace,
+                        record.model,
+                        record.version,
+                        record.manifest_digest.to_string(),
+                        json(&record.signature),
+                        json(&record.provenance),
+                        record.publisher,
+                        record.state.name(),
+                        record.reason,
+                        record.created_at
+                    ],
+                )
+                .map_err(db)?;
+            if inserted == 0 {
+                return Err(Error::Conflict(format!(
+                    "version {} already exists",
+                    record.object()
+                )));
+            }
+            for file in &record.files {
+                tx.execute(
+                    "INSERT INTO version_files (namespace, model, version, path, digest, size) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![
+                        record.namespace,
+                        record.model,
+                        record.version,
+                        file.path,
+                        file.digest.to_string(),
+                        i64::try_from(file.size).map_err(|_| Error::BadRequest("file size too large".to_owned()))?
+                    ],
+                )
+                .map_err(db)?;
+            }
+        }
+        Change::UpdateVersion {
+            namespace,
+            model,
+            version,
+            from,
+            to,
+            reason,
+            gates,
+        } => {
+            let gates = match gates {
+                Some(gates) => Some(
+                    serde_json::to_string(gates)
+                        .map_err(|error| Error::Internal(error.to_string()))?,
+                ),
+                None => None,
+            };
+            let changed = tx
+                .execute(
+                    "UPDATE versions SET state = ?5, reason = ?6, gates = COALESCE(?7, gates)
+                     WHERE namespace = ?1 AND model = ?2 AND version = ?3 AND state = ?4",
+                    params![
+                        namespace,
+                        model,
+                        version,
+                        from.name(),
+                        to.name(),
+                        reason,
+                        gates
+                    ],
+                )
+                .map_err(db)?;
+            if changed == 0 {
+                return Err(Error::Conflict(format!(
+                    "version {} is no longer {}; retry",
+                    version_object(namespace, model, version),
+                    from.name()
+                )));
+            }
+        }
+        Change::Approve {
+            namespace,
+            model,
+            version,
+            approval,
+            from,
+            to,
+        } => {
+            let changed = tx
+                .execute(
+                    "UPDATE versions SET state = ?5 WHERE namespace = ?1 AND model = ?2 AND version = ?3 AND state = ?4",
+                    params![namespace, model, version, from.name(), to.name()],
+                )
+                .map_err(db)?;
+            if changed == 0 {
+                return Err(Error::Conflict(format!(
+                    "version {} is no longer {}; retry",
+                    version_object(namespace, model, version),
+                    from.name()
+                )));
+            }
+            let inserted = tx
+                .execute(
+                    "INSERT OR IGNORE INTO approvals (namespace, model, version, user, time) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![namespace, model, version, approval.user, approval.time],
+                )
+                .map_err(db)?;
+            if inserted == 0 {
+                return Err(Error::Conflict(format!(
+                    "{} has already approved {}",
+                    approval.user,
+                    version_object(namespace, model, version)
+                )));
+            }
+        }
+        Change::MoveStage {
+            namespace,
+            model,
+            event,
+        } => {
+            tx.execute(
+                "INSERT INTO stage_history (namespace, model, stage, version, action, actor, time, reason)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    namespace,
+                    model,
+                    event.stage,
+                    event.version,
+                    event.action,
+                    event.actor,
+                    event.time,
+                    event.reason
+                ],
+            )
+            .map_err(db)?;
+        }
+    }
+    Ok(())
+}
+
+fn token_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(TokenRecord, String)> {
+    let role: String = row.get(2)?;
+    Ok((
+        TokenRecord {
+            id: row.get(0)?,
+            user: row.get(1)?,
+            role: Role::Reader,
+            namespace: row.get(3)?,
+            expires_at: row.get(4)?,
+            revoked: row.get::<_, i64>(5)? != 0,
+            created_at: row.get(6)?,
+            created_by: row.get(7)?,
+        },
+        role,
+    ))
+}
+
+fn finish_token((mut record, role): (TokenRecord, String)) -> Result<TokenRecord, Error> {
+    record.role = role.parse().map_err(corrupt("token role"))?;
+    Ok(record)
+}
+
+const TOKEN_COLUMNS: &str =
+    "id, user, role, namespace, expires_at, revoked, created_at, created_by";
+
+pub(crate) fn parse_digest(text: &str) -> Result<Digest, Error> {
+    Digest::parse(text).map_err(|error| corrupt("digest")(error.to_string()))
+}
+
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
+    what: &str,
+    text: &str,
+) -> Result<T, Error> {
+    serde_json::from_str(text).map_err(|error| corrupt(what)(error.to_string()))
+}
+
+pub(crate) fn optional_json<T: serde::de::DeserializeOwned>(
+    what: &str,
+    text: Option<String>,
+) -> Result<Option<T>, Error> {
+    text.map(|text| parse_json(what, &text)).transpose()
+}
+
+impl SqliteStore {
+    fn load_version(
+        connection: &Connection,
+        namespace: &str,
+        model: &str,
+        version: &str,
+    ) -> Result<Option<VersionRecord>, Error> {
+        type Row = (
+            String,
+            Option<String>,
+            Option<String>,
+            String,
+            String,
+            Option<String>,
+            String,
+            Option<String>,
+        );
+        let row: Option<Row> = connection
+            .query_row(
+                "SELECT manifest_digest, signature, provenance, publisher, state, reason, created_at, gates
+                 FROM versions WHERE namespace = ?1 AND model = ?2 AND version = ?3",
+                params![namespace, model, version],
+                |row| {
+                    Ok((
+                        row.get(0)?,
+                        row.get(1)?,
+                        row.get(2)?,
+                        row.get(3)?,
+                        row.get(4)?,
+                        row.get(5)?,
+                        row.get(6)?,
+                        row.get(7)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(db)?;
+        let Some((manifest, signature, provenance, publisher, state, reason, created_at, gates)) =
+            row
+        else {
+            return Ok(None);
+        };
+        let mut statement = connection
+            .prepare_cached(
+                "SELECT path, digest, size FROM version_files WHERE namespace = ?1 AND model = ?2 AND version = ?3 ORDER BY path",
+            )
+            .map_err(db)?;
+        let files = statement
+            .query_map(params![namespace, model, version], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, i64>(2)?,
+                ))
+            })
+            .map_err(db)?
+            .map(|row| {
+                let (path, digest, size) = row.map_err(db)?;
+                Ok(FileEntry {
+                    path,
+                    digest: parse_digest(&digest)?,
+                    size: u64::try_from(size).map_err(|_| corrupt("size")(size.to_string()))?,
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        let mut statement = connection
+            .prepare_cached(
+                "SELECT user, time FROM approvals WHERE namespace = ?1 AND model = ?2 AND version = ?3 ORDER BY time, user",
+            )
+            .map_err(db)?;
+        let approvals = statement
+            .query_map(params![namespace, model, version], |row| {
+                Ok(Approval {
+                    user: row.get(0)?,
+                    time: row.get(1)?,
+                })
+            })
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)?;
+        let audit = audit_refs(connection, &version_object(namespace, model, version))?;
+        Ok(Some(VersionRecord {
+            namespace: namespace.to_owned(),
+            model: model.to_owned(),
+            version: version.to_owned(),
+            files,
+            manifest_digest: parse_digest(&manifest)?,
+            signature: optional_json("signature", signature)?,
+            provenance: optional_json("provenance", provenance)?,
+            publisher,
+            state: state.parse().map_err(corrupt("state"))?,
+            reason,
+            created_at,
+            gates: optional_json("gate results", gates)?,
+            approvals,
+            audit,
+            stage_history: Vec::new(),
+        }))
+    }
+}
+
+fn audit_refs(connection: &Connection, object: &str) -> Result<Vec<AuditRef>, Error> {
+    let mut statement = connection
+        .prepare_cached("SELECT action, log_index FROM outbox WHERE object = ?1 ORDER BY id")
+        .map_err(db)?;
+    statement
+        .query_map(params![object], |row| {
+            Ok(AuditRef {
+                action: row.get(0)?,
+                index: row
+                    .get::<_, Option<i64>>(1)?
+                    .and_then(|index| u64::try_from(index).ok()),
+            })
+        })
+        .map_err(db)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(db)
+}
+
+impl MetadataStore for SqliteStore {
+    fn apply(&self, change: &Change, events: &[AuditEvent]) -> Result<Vec<i64>, Error> {
+        let mut connection = self.lock()?;
+        let tx = connection.transaction().map_err(db)?;
+        apply_change(&tx, change)?;
+        let mut ids = Vec::with_capacity(events.len());
+        for event in events {
+            tx.execute(
+                "INSERT INTO outbox (object, action, entry) VALUES (?1, ?2, ?3)",
+                params![event.object, event.action, event.to_entry()],
+            )
+            .map_err(db)?;
+            ids.push(tx.last_insert_rowid());
+        }
+        tx.commit().map_err(db)?;
+        Ok(ids)
+    }
+
+    fn pending_audit(&self) -> Result<Vec<(i64, Vec<u8>)>, Error> {
+        let connection = self.lock()?;
+        let mut statement = connection
+            .prepare_cached("SELECT id, entry FROM outbox WHERE log_index IS NULL ORDER BY id")
+            .map_err(db)?;
+        statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)
+    }
+
+    fn next_log_index(&self) -> Result<u64, Error> {
+        let connection = self.lock()?;
+        let highest: Option<i64> = connection
+            .query_row("SELECT MAX(log_index) FROM outbox", [], |row| row.get(0))
+            .map_err(db)?;
+        Ok(highest.map_or(0, |index| {
+            u64::try_from(index).unwrap_or(0).saturating_add(1)
+        }))
+    }
+
+    fn record_log_indices(&self, recorded: &[(i64, u64)]) -> Result<(), Error> {
+        let mut connection = self.lock()?;
+        let tx = connection.transaction().map_err(db)?;
+        for (id, index) in recorded {
+            let index = i64::try_from(*index)
+                .map_err(|_| Error::Internal("log index beyond i64".to_owned()))?;
+            tx.execute(
+                "UPDATE outbox SET log_index = ?2 WHERE id = ?1",
+                params![id, index],
+            )
+            .map_err(db)?;
+        }
+        tx.commit().map_err(db)
+    }
+
+    fn token_by_hash(&self, hash: &[u8; 32]) -> Result<Option<TokenRecord>, Error> {
+        let connection = self.lock()?;
+        connection
+            .query_row(
+                &format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = ?1"),
+                params![hash.as_slice()],
+                token_from_row,
+            )
+            .optional()
+            .map_err(db)?
+            .map(finish_token)
+            .transpose()
+    }
+
+    fn token(&self, id: &str) -> Result<Option<TokenRecord>, Error> {
+        let connection = self.lock()?;
+        connection
+            .query_row(
+                &format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = ?1"),
+                params![id],
+                token_from_row,
+            )
+            .optional()
+            .map_err(db)?
+            .map(finish_token)
+            .transpose()
+    }
+
+    fn tokens(&self) -> Result<Vec<TokenRecord>, Error> {
+        let connection = self.lock()?;
+        let mut statement = connection
+            .prepare_cached(&format!(
+                "SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY created_at, id"
+            ))
+            .map_err(db)?;
+        let rows = statement
+            .query_map([], token_from_row)
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)?;
+        rows.into_iter().map(finish_token).collect()
+    }
+
+    fn namespace(&self, name: &str) -> Result<Option<Namespace>, Error> {
+        let connection = self.lock()?;
+        let row: Option<(String, String, String)> = connection
+            .query_row(
+                "SELECT policy, updated_at, updated_by FROM namespaces WHERE name = ?1",
+                params![name],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
+            .optional()
+            .map_err(db)?;
+        row.map(|(policy, updated_at, updated_by)| {
+            Ok(Namespace {
+                name: name.to_owned(),
+                policy: parse_json::<NamespacePolicy>("policy", &policy)?,
+                updated_at,
+                updated_by,
+            })
+        })
+        .transpose()
+    }
+
+    fn namespaces(&self) -> Result<Vec<Namespace>, Error> {
+        let connection = self.lock()?;
+        let mut statement = connection
+            .prepare_cached(
+                "SELECT name, policy, updated_at, updated_by FROM namespaces ORDER BY name",
+            )
+            .map_err(db)?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, String>(3)?,
+                ))
+            })
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)?;
+        rows.into_iter()
+            .map(|(name, policy, updated_at, updated_by)| {
+                Ok(Namespace {
+                    name,
+                    policy: parse_json("policy", &policy)?,
+                    updated_at,
+                    updated_by,
+                })
+            })
+            .collect()
+    }
+
+    fn version(
+        &self,
+        namespace: &str,
+        model: &str,
+        version: &str,
+    ) -> Result<Option<VersionRecord>, Error> {
+        let connection = self.lock()?;
+        Self::load_version(&connection, namespace, model, version)
+    }
+
+    fn versions(&self, namespace: &str, model: &str) -> Result<Vec<VersionRecord>, Error> {
+        let connection = self.lock()?;
+        let mut statement = connection
+            .prepare_cached(
+                "SELECT version FROM versions WHERE namespace = ?1 AND model = ?2 ORDER BY created_at, rowid",
+            )
+            .map_err(db)?;
+        let names = statement
+            .query_map(params![namespace, model], |row| row.get::<_, String>(0))
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)?;
+        names
+            .iter()
+            .filter_map(|version| {
+                Self::load_version(&connection, namespace, model, version).transpose()
+            })
+            .collect()
+    }
+
+    fn models(
+        &self,
+        namespace: Option<&str>,
+        query: Option<&str>,
+    ) -> Result<Vec<ModelSummary>, Error> {
+        let connection = self.lock()?;
+        let mut statement = connection
+            .prepare_cached(
+                "SELECT namespace, model, COUNT(*) FROM versions
+                 WHERE (?1 IS NULL OR namespace = ?1) AND (?2 IS NULL OR instr(model, ?2) > 0)
+                 GROUP BY namespace, model ORDER BY namespace, model",
+            )
+            .map_err(db)?;
+        let rows = statement
+            .query_map(params![namespace, query], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, i64>(2)?,
+                ))
+            })
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)?;
+        let mut stages = connection
+            .prepare_cached(
+                "SELECT stage, version FROM stage_history WHERE seq IN
+                 (SELECT MAX(seq) FROM stage_history WHERE namespace = ?1 AND model = ?2 GROUP BY stage)
+                 ORDER BY stage",
+            )
+            .map_err(db)?;
+        rows.into_iter()
+            .map(|(namespace, model, versions)| {
+                let current = stages
+                    .query_map(params![namespace, model], |row| {
+                        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                    })
+                    .map_err(db)?
+                    .collect::<Result<_, _>>()
+                    .map_err(db)?;
+                Ok(ModelSummary {
+                    namespace,
+                    model,
+                    versions: u64::try_from(versions).unwrap_or(0),
+                    stages: current,
+                })
+            })
+            .collect()
+    }
+
+    fn stage_history(&self, namespace: &str, model: &str) -> Result<Vec<StageEvent>, Error> {
+        let connection = self.lock()?;
+        let mut statement = connection
+            .prepare_cached(
+                "SELECT stage, version, action, actor, time, reason FROM stage_history
+                 WHERE namespace = ?1 AND model = ?2 ORDER BY seq",
+            )
+            .map_err(db)?;
+        statement
+            .query_map(params![namespace, model], |row| {
+                Ok(StageEvent {
+                    stage: row.get(0)?,
+                    version: row.get(1)?,
+                    action: row.get(2)?,
+                    actor: row.get(3)?,
+                    time: row.get(4)?,
+                    reason: row.get(5)?,
+                })
+            })
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)
+    }
+
+    fn namespaces_serving(&self, digest: &Digest) -> Result<Vec<String>, Error> {
+        let connection = self.lock()?;
+        let mut statement = connection
+            .prepare_cached(
+                "SELECT DISTINCT f.namespace FROM version_files f JOIN versions v
+                 ON v.namespace = f.namespace AND v.model = f.model AND v.version = f.version
+                 WHERE f.digest = ?1 AND v.state IN ('scanned', 'verified', 'approved')",
+            )
+            .map_err(db)?;
+        statement
+            .query_map(params![digest.to_string()], |row| row.get(0))
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)
+    }
+
+    fn audit_refs(&self, object: &str) -> Result<Vec<AuditRef>, Error> {
+        let connection = self.lock()?;
+        audit_refs(&connection, object)
+    }
+
+    fn ungated_versions(&self) -> Result<Vec<(String, String, String)>, Error> {
+        let connection = self.lock()?;
+        let mut statement = connection
+            .prepare_cached(
+                "SELECT namespace, model, version FROM versions WHERE gates IS NULL AND state = 'quarantined' ORDER BY rowid",
+            )
+            .map_err(db)?;
+        statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)
+    }
+}
+
+/// Checks every [`MetadataStore`] must pass, run on each implementation.
+#[cfg(test)]
+pub(crate) mod contract {
+    use super::*;
+    use crate::names::sha256;
+
+    fn version(state: State) -> VersionRecord {
+        let files = vec![FileEntry {
+            path: "model.bin".into(),
+            digest: sha256(b"x"),
+            size: 1,
+        }];
+        VersionRecord {
+            namespace: "ml".into(),
+            model: "m".into(),
+            version: "1".into(),
+            manifest_digest: crate::types::manifest_digest(&files),
+            files,
+            signature: None,
+            provenance: None,
+            publisher: "alice".into(),
+            state,
+            reason: None,
+            created_at: "2026-01-01T00:00:00Z".into(),
+            gates: None,
+            approvals: Vec::new(),
+            audit: Vec::new(),
+            stage_history: Vec::new(),
+        }
+    }
+
+    pub(crate) fn versions_round_trip_and_conflict_on_recreate(store: &dyn MetadataStore) {
+        let record = version(State::Quarantined);
+        let event = AuditEvent::new("version.create", "alice", record.object());
+        store
+            .apply(
+                &Change::CreateVersion(Box::new(record.clone())),
+                std::slice::from_ref(&event),
+            )
+            .expect("create");
+        let loaded = store
+            .version("ml", "m", "1")
+            .expect("load")
+            .expect("exists");
+        assert_eq!(loaded.files, record.files);
+        assert_eq!(loaded.audit.len(), 1);
+        assert!(matches!(
+            store.apply(&Change::CreateVersion(Box::new(record)), &[event]),
+            Err(Error::Conflict(_))
+        ));
+        assert_eq!(
+            store.pending_audit().expect("pending").len(),
+            1,
+            "the failed create queued nothing"
+        );
+        assert!(
+            store
+                .namespaces_serving(&sha256(b"x"))
+                .expect("serving")
+                .is_empty()
+        );
+    }
+
+    pub(crate) fn state_changes_are_compare_and_set(store: &dyn MetadataStore) {
+        store
+            .apply(
+                &Change::CreateVersion(Box::new(version(State::Quarantined))),
+                &[],
+            )
+            .expect("create");
+        let update = |from, to| Change::UpdateVersion {
+            namespace: "ml".into(),
+            model: "m".into(),
+            version: "1".into(),
+            from,
+            to,
+            reason: None,
+            gates: None,
+        };
+        store
+            .apply(&update(State::Quarantined, State::Scanned), &[])
+            .expect("advance");
+        assert!(matches!(
+            store.apply(&update(State::Quarantined, State::Verified), &[]),
+            Err(Error::Conflict(_))
+        ));
+        assert_eq!(
+            store.namespaces_serving(&sha256(b"x")).expect("serving"),
+            vec!["ml".to_owned()]
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(&dir.path().join("db.sqlite")).expect("open");
+        (dir, store)
+    }
+
+    #[test]
+    fn versions_round_trip_and_conflict_on_recreate() {
+        contract::versions_round_trip_and_conflict_on_recreate(&store().1);
+    }
+
+    #[test]
+    fn state_changes_are_compare_and_set() {
+        contract::state_changes_are_compare_and_set(&store().1);
+    }
+}

@@ -1,0 +1,223 @@
+//! Scanning a container image: its config, then every regular file of every layer through
+//! the same per-file checks as a file on disk, one layer in memory at a time.
+//!
+//! Locations: a layer file is `IMAGE!/layer <index> (sha256:<12 hex>)!/<path in layer>`
+//! (the layer counted from the bottom, 0, and named by its blob digest as `docker history`
+//! shows it); the config is `IMAGE!/config (sha256:<12 hex>)` with the field as resource.
+//! Files a later layer deleted or replaced are scanned too: they are still in the image.
+
+use rampart_core::{FileVerdict, Finding};
+use rampart_image::rules::SECRET_IN_DELETED_LAYER;
+use rampart_image::{EntryKind, Image, ImageFormat, LayerEntry};
+
+use rayon::prelude::*;
+
+use crate::analyze::{ScanOutput, Scanner};
+
+impl Scanner {
+    /// Scans `image`: the first output is the image itself (what opening, walking and the
+    /// config checks found), then one per regular file of each layer, top layer first.
+    /// `on_file` is called as each file finishes (for progress).
+    pub fn scan_image(&self, image: &Image, on_file: &(dyn Fn() + Sync)) -> Vec<ScanOutput> {
+        let mut image_findings: Vec<Finding> = image.findings().to_vec();
+        let mut config_findings = Vec::new();
+        image.check_config(&mut config_findings);
+        image_findings.extend(
+            config_findings
+                .into_iter()
+                .filter(|finding| self.runs(finding)),
+        );
+        let mut files = Vec::new();
+        let mut walk_findings = Vec::new();
+        image.walk_layers(&self.limits, &mut walk_findings, |entries| {
+            // One layer is in memory at a time; its files are scanned in parallel.
+            let scanned: Vec<ScanOutput> = entries
+                .par_iter()
+                .filter(|entry| *entry.kind == EntryKind::File)
+                .map(|entry| {
+                    let output = self.scan_layer_file(image, entry);
+                    on_file();
+                    output
+                })
+                .collect();
+            files.extend(scanned);
+        });
+        image_findings.extend(walk_findings);
+        let format = match image.format {
+            ImageFormat::Oci => "oci-image",
+            ImageFormat::DockerSave => "docker-archive",
+        };
+        let display = image.location().path.clone();
+        let mut outputs = vec![ScanOutput {
+            verdict: FileVerdict::new(display, format, 0),
+            findings: image_findings,
+            notices: Vec::new(),
+        }];
+        outputs.append(&mut files);
+        outputs
+    }
+
+    fn runs(&self, finding: &Finding) -> bool {
+        let scanners = self.scanners;
+        match finding.rule.scanner {
+            "secret" => scanners.secret,
+            "config" => scanners.config,
+            _ => true,
+        }
+    }
+
+    fn scan_layer_file(&self, image: &Image, entry: &LayerEntry<'_>) -> ScanOutput {
+        let (format, mut findings) = self.scan_all_checks(entry.data, entry.location);
+        if let Some(deleted_in) = entry.deleted_in {
+            let how = if deleted_in == entry.layer.index {
+                format!(
+                    "the file is replaced later in {} itself, yet its first copy is still in the image",
+                    entry.layer.label()
+                )
+            } else {
+                let by = image
+                    .layers
+                    .get(deleted_in)
+                    .map_or_else(|| format!("layer {deleted_in}"), |layer| layer.label());
+                format!(
+                    "the file was deleted or replaced by {by}, yet it is still in the image in {}",
+                    entry.layer.label()
+                )
+            };
+            for finding in &mut findings {
+                finding.message.push_str(&format!(" ({how})"));
+            }
+            let secret = findings
+                .iter()
+                .find(|finding| finding.rule.scanner == "secret");
+            if let Some(secret) = secret {
+                let mut finding = Finding::new(
+                    &SECRET_IN_DELETED_LAYER,
+                    entry.location.clone(),
+                    format!(
+                        "{} holds a secret ({}) and {how}: `docker save` and a tar extraction of that \
+                         layer recover it",
+                        entry.path, secret.rule.title
+                    ),
+                );
+                if let Some(evidence) = &secret.evidence {
+                    finding = finding.with_evidence(evidence.clone());
+                }
+                findings.push(finding);
+            }
+        }
+        ScanOutput {
+            verdict: FileVerdict::new(entry.location.container_path(), format, entry.size),
+            findings,
+            notices: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rampart_core::Limits;
+    use rampart_image::test_support::{Item, Spec, archive, oci_layout, tar};
+
+    use super::*;
+    use crate::Config;
+
+    /// `os.system('id')` as a protocol 2 pickle.
+    const MALICIOUS_PICKLE: &[u8] =
+        b"\x80\x02cposix\nsystem\nq\x00X\x02\x00\x00\x00idq\x01\x85q\x02Rq\x03.";
+
+    fn scan(layers: Vec<Vec<u8>>) -> Vec<ScanOutput> {
+        let spec = Spec::new(layers);
+        let image = Image::from_archive_bytes(
+            archive(&oci_layout(&spec)),
+            "image.tar",
+            None,
+            &Limits::default(),
+        )
+        .expect("opens");
+        let scanner =
+            Scanner::new(&Config::default(), std::path::Path::new("(defaults)")).expect("scanner");
+        scanner.scan_image(&image, &|| {})
+    }
+
+    #[test]
+    fn deleted_pickle_and_secret_are_found_in_their_layer() {
+        let aws = concat!(
+            "aws_access_key_id = AKIA",
+            "Z7VRSQ5TLHX4MNQW\naws_secret_access_key = q8Vd2kR7pLm3Xn9Tz4",
+            "Bw6Yc1Hf5Js0Ga8Ue2Wi7O\n"
+        )
+        .as_bytes();
+        let outputs = scan(vec![
+            tar(&[Item::Dir("etc/"), Item::File("etc/hostname", b"box\n")]),
+            tar(&[
+                Item::Dir("app/"),
+                Item::File("app/model.pkl", MALICIOUS_PICKLE),
+                Item::File("root/.aws/credentials", aws),
+            ]),
+            tar(&[
+                Item::File("app/.wh.model.pkl", b""),
+                Item::File("root/.aws/.wh.credentials", b""),
+                Item::File("app/serve.py", b"print('serving')\n"),
+            ]),
+        ]);
+        let files: Vec<&str> = outputs.iter().map(|o| o.verdict.path.as_str()).collect();
+        assert_eq!(files.len(), 5, "the image and its four files: {files:?}");
+        let findings: Vec<&Finding> = outputs.iter().flat_map(|o| &o.findings).collect();
+        let pickle = findings
+            .iter()
+            .find(|f| f.rule.id.starts_with("pickle/"))
+            .unwrap_or_else(|| panic!("no pickle finding: {findings:#?}"));
+        let shown = pickle.location.container_path();
+        assert!(shown.starts_with("image.tar!/layer 1 (sha256:"), "{shown}");
+        assert!(shown.ends_with(")!/app/model.pkl"), "{shown}");
+        assert!(pickle.message.contains("deleted"), "{}", pickle.message);
+        assert!(
+            pickle.message.contains("layer 2 (sha256:"),
+            "{}",
+            pickle.message
+        );
+        let deleted_secret = findings
+            .iter()
+            .find(|f| f.rule.id == "image/secret-in-deleted-layer")
+            .unwrap_or_else(|| panic!("no deleted-secret finding: {findings:#?}"));
+        assert!(
+            deleted_secret
+                .location
+                .container_path()
+                .ends_with("!/root/.aws/credentials")
+        );
+        assert!(
+            !deleted_secret
+                .message
+                .contains(concat!("AKIA", "Z7VRSQ5TLHX4MNQW"))
+        );
+        assert!(
+            findings
+                .iter()
+                .filter(|f| f.location.to_string().contains("serve.py")
+                    || f.location.to_string().contains("hostname"))
+                .count()
+                == 0,
+            "{findings:#?}"
+        );
+    }
+
+    #[test]
+    fn clean_non_root_image_has_no_findings() {
+        let outputs = scan(vec![tar(&[
+            Item::Dir("app/"),
+            Item::File(
+                "app/serve.py",
+                b"import os\nprint(os.environ.get('PORT', '8000'))\n",
+            ),
+            Item::File(
+                "app/config.json",
+                br#"{"model": "bert-base-uncased", "port": 8000}"#,
+            ),
+        ])]);
+        let findings: Vec<&Finding> = outputs.iter().flat_map(|o| &o.findings).collect();
+        assert!(findings.is_empty(), "{findings:#?}");
+        assert_eq!(outputs.len(), 3);
+    }
+}

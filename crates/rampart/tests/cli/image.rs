@@ -1,0 +1,367 @@
+//! `rampart scan/sbom/audit IMAGE`: OCI layouts, OCI archives and `docker save` archives
+//! assembled in the tests from files (layers are tars, the rest JSON with computed digests).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use rampart_image::test_support::{
+    Blobs, Item, Spec, archive, docker_save, oci_layout, tar, write_dir,
+};
+use serde_json::{Value, json};
+
+/// `os.system('id')` as a protocol 2 pickle.
+const MALICIOUS_PICKLE: &[u8] =
+    b"\x80\x02cposix\nsystem\nq\x00X\x02\x00\x00\x00idq\x01\x85q\x02Rq\x03.";
+
+fn rampart_in(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("rampart").unwrap();
+    cmd.current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("XDG_CACHE_HOME", dir.join("cache"));
+    cmd
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn scan_json(dir: &Path, args: &[&str]) -> (i32, Value) {
+    let output = rampart_in(dir)
+        .args(["scan", "--no-config", "--format", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    (output.status.code().unwrap(), report)
+}
+
+fn findings_of<'a>(report: &'a Value, rule: &str) -> Vec<&'a Value> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule_id"] == rule)
+        .collect()
+}
+
+fn rule_ids(report: &Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn a_pickle_deleted_in_a_later_layer_is_found_in_its_layer() {
+    let temp = tempfile::tempdir().unwrap();
+    let spec = Spec::new(vec![
+        tar(&[Item::Dir("etc/"), Item::File("etc/hostname", b"box\n")]),
+        tar(&[
+            Item::Dir("app/"),
+            Item::File("app/model.pkl", MALICIOUS_PICKLE),
+        ]),
+        tar(&[
+            Item::File("app/.wh.model.pkl", b""),
+            Item::File("app/serve.py", b"print('serving')\n"),
+        ]),
+    ]);
+    let image = write(temp.path(), "image.tar", &docker_save(&spec));
+    let (code, report) = scan_json(temp.path(), &[image.to_str().unwrap()]);
+    assert_eq!(code, 1, "{report:#}");
+    let finding = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule_id"].as_str().unwrap().starts_with("pickle/"))
+        .unwrap_or_else(|| panic!("no pickle finding: {report:#}"));
+    let members = finding["location"]["members"].as_array().unwrap();
+    assert!(
+        members[0].as_str().unwrap().starts_with("layer 1 (sha256:"),
+        "{members:?}"
+    );
+    assert_eq!(members[1], "app/model.pkl");
+    assert!(finding["message"].as_str().unwrap().contains("deleted"));
+    // The image and its three regular files.
+    assert_eq!(report["summary"]["files"], 4, "{:#}", report["files"]);
+}
+
+#[test]
+fn an_aws_key_in_the_env_and_root_are_reported_from_the_config() {
+    let temp = tempfile::tempdir().unwrap();
+    let mut spec = Spec::new(vec![tar(&[Item::File("app/serve.py", b"print(1)\n")])]);
+    spec.run_config = Some(json!({
+        "Env": ["PATH=/usr/bin", concat!("AWS_ACCESS_KEY_ID=AKIA", "Z7VRSQ5TLHX4MNQW"),
+                concat!("AWS_SECRET_ACCESS_KEY=q8Vd2kR7pLm3Xn9Tz4", "Bw6Yc1Hf5Js0Ga8Ue2Wi7O")],
+        "Cmd": ["python", "/app/serve.py"],
+    }));
+    let layout = temp.path().join("layout");
+    write_dir(&oci_layout(&spec), &layout);
+    let (code, report) = scan_json(temp.path(), &[layout.to_str().unwrap()]);
+    assert_eq!(code, 1, "{report:#}");
+    let ids = rule_ids(&report);
+    assert!(ids.contains(&"image/runs-as-root".to_owned()), "{ids:?}");
+    let secret = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            f["rule_id"].as_str().unwrap().starts_with("secret/")
+                && f["location"]["resource"]
+                    .as_str()
+                    .is_some_and(|r| r.contains("AWS_"))
+        })
+        .unwrap_or_else(|| panic!("no Env secret: {report:#}"));
+    assert!(
+        secret["location"]["members"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("config (sha256:")
+    );
+    assert!(
+        !report
+            .to_string()
+            .contains(concat!("q8Vd2kR7pLm3Xn9Tz4", "Bw6Yc1Hf5Js0Ga8Ue2Wi7O"))
+    );
+}
+
+#[test]
+fn a_clean_image_with_a_non_root_user_passes() {
+    let temp = tempfile::tempdir().unwrap();
+    let spec = Spec::new(vec![tar(&[
+        Item::Dir("app/"),
+        Item::File("app/serve.py", b"print('serving')\n"),
+    ])]);
+    let image = write(temp.path(), "oci.tar", &archive(&oci_layout(&spec)));
+    let (code, report) = scan_json(temp.path(), &[image.to_str().unwrap()]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["findings"], json!([]));
+}
+
+fn multi_arch(dir: &Path) -> PathBuf {
+    let mut amd64 = Spec::new(vec![tar(&[Item::File("app/serve.py", b"print(1)\n")])]);
+    amd64.user = "1000";
+    let mut arm64 = Spec::new(vec![tar(&[Item::File("app/model.pkl", MALICIOUS_PICKLE)])]);
+    arm64.platform = ("linux", "arm64");
+    let mut blobs = Blobs::default();
+    let manifests = vec![blobs.add_image(&amd64), blobs.add_image(&arm64)];
+    write(dir, "multi.tar", &archive(&blobs.layout(manifests)))
+}
+
+#[test]
+fn platform_selects_from_a_multi_arch_index() {
+    let temp = tempfile::tempdir().unwrap();
+    let image = multi_arch(temp.path());
+    let path = image.to_str().unwrap();
+    rampart_in(temp.path())
+        .args(["scan", "--no-config", path])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--platform"))
+        .stderr(predicate::str::contains("linux/arm64"));
+    let (code, _) = scan_json(temp.path(), &["--platform", "linux/amd64", path]);
+    assert_eq!(code, 0);
+    let (code, report) = scan_json(temp.path(), &["--platform", "linux/arm64", path]);
+    assert_eq!(code, 1);
+    assert!(
+        rule_ids(&report).iter().any(|id| id.starts_with("pickle/")),
+        "{report:#}"
+    );
+    rampart_in(temp.path())
+        .args(["scan", "--no-config", "--platform", "linux/s390x", path])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "no manifest for platform linux/s390x",
+        ));
+    rampart_in(temp.path())
+        .args(["scan", "--no-config", "--platform", "linux/amd64", "."])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no PATH is an image"));
+}
+
+#[test]
+fn a_corrupt_image_is_an_input_error_not_a_panic() {
+    let temp = tempfile::tempdir().unwrap();
+    let spec = Spec::new(vec![tar(&[Item::File("a", b"a")])]);
+    let mut files = oci_layout(&spec);
+    for (name, bytes) in &mut files {
+        if name.starts_with("blobs/") && bytes.starts_with(b"{") && bytes.len() > 10 {
+            bytes.truncate(bytes.len() / 2);
+        }
+    }
+    let image = write(temp.path(), "broken.tar", &archive(&files));
+    rampart_in(temp.path())
+        .args(["scan", "--no-config", image.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot read the container image"))
+        .stderr(predicate::str::contains("panicked").not());
+    // A layer cut short: the image opens, the damage is a fail-closed finding.
+    let mut files = oci_layout(&spec);
+    for (name, bytes) in &mut files {
+        if name.starts_with("blobs/") && bytes.starts_with(&[0x1f, 0x8b]) {
+            bytes.truncate(bytes.len() / 2);
+        }
+    }
+    let image = write(temp.path(), "cut.tar", &archive(&files));
+    let (code, report) = scan_json(temp.path(), &[image.to_str().unwrap()]);
+    assert_eq!(code, 1, "{report:#}");
+    assert!(!findings_of(&report, "image/blob-digest-mismatch").is_empty());
+}
+
+const OS_RELEASE: &[u8] =
+    b"PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\nID=debian\n";
+
+fn dpkg_status(openssl: &str) -> Vec<u8> {
+    format!(
+        "Package: openssl\nStatus: install ok installed\nArchitecture: amd64\nVersion: {openssl}\nDescription: Secure Sockets Layer toolkit\n\n\
+         Package: libssl3\nStatus: install ok installed\nArchitecture: amd64\nSource: openssl\nVersion: {openssl}\nDescription: Secure Sockets Layer toolkit - shared libraries\n\n\
+         Package: zlib1g\nStatus: install ok installed\nArchitecture: amd64\nSource: zlib\nVersion: 1:1.2.13.dfsg-1\nDescription: compression library - runtime\n"
+    )
+    .into_bytes()
+}
+
+/// A Debian 12 image with a dpkg database and one Python distribution in site-packages.
+fn debian_image(dir: &Path, name: &str, openssl: &str) -> PathBuf {
+    let status = dpkg_status(openssl);
+    let spec = Spec::new(vec![
+        tar(&[
+            Item::File("usr/lib/os-release", OS_RELEASE),
+            Item::Symlink("etc/os-release", "../usr/lib/os-release"),
+            Item::File("var/lib/dpkg/status", &status),
+        ]),
+        tar(&[Item::File(
+            "usr/local/lib/python3.12/site-packages/requests-2.32.3.dist-info/METADATA",
+            b"Metadata-Version: 2.1\nName: requests\nVersion: 2.32.3\nSummary: Python HTTP for Humans.\n",
+        )]),
+    ]);
+    write(dir, name, &docker_save(&spec))
+}
+
+#[test]
+fn sbom_of_an_image_lists_debian_and_python_packages() {
+    let temp = tempfile::tempdir().unwrap();
+    let image = debian_image(temp.path(), "server.tar", "3.0.15-1~deb12u1");
+    let output = rampart_in(temp.path())
+        .args(["sbom", image.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let document: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(document["specVersion"], "1.6");
+    let purls: Vec<&str> = document["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["purl"].as_str())
+        .collect();
+    for wanted in [
+        "pkg:deb/debian/openssl@3.0.15-1~deb12u1?arch=amd64&distro=debian-12",
+        "pkg:deb/debian/libssl3@3.0.15-1~deb12u1?arch=amd64&distro=debian-12",
+        "pkg:deb/debian/zlib1g@1%3A1.2.13.dfsg-1?arch=amd64&distro=debian-12",
+        "pkg:pypi/requests@2.32.3",
+    ] {
+        assert!(purls.contains(&wanted), "{wanted} missing: {purls:#?}");
+    }
+    let root = &document["metadata"]["component"];
+    assert_eq!(root["type"], "container");
+    assert!(
+        root["purl"]
+            .as_str()
+            .unwrap()
+            .starts_with("pkg:oci/model-server@sha256%3A")
+    );
+    let spdx = rampart_in(temp.path())
+        .args(["sbom", "--format", "spdx", image.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(spdx.status.success());
+    let spdx: Value = serde_json::from_slice(&spdx.stdout).unwrap();
+    assert_eq!(spdx["packages"][0]["primaryPackagePurpose"], "CONTAINER");
+}
+
+fn os_advisories() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../rampart-advisories/tests/fixtures/os")
+}
+
+fn audit_json(dir: &Path, image: &Path) -> (i32, Value) {
+    let output = rampart_in(dir)
+        .args(["audit", "--no-config", "--format", "json", "--db"])
+        .arg(os_advisories())
+        .arg(image)
+        .output()
+        .unwrap();
+    let report = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)));
+    (output.status.code().unwrap(), report)
+}
+
+#[test]
+fn audit_of_an_image_matches_debian_advisories_by_source_package() {
+    let temp = tempfile::tempdir().unwrap();
+    let vulnerable = debian_image(temp.path(), "old.tar", "3.0.11-1~deb12u2");
+    let (code, report) = audit_json(temp.path(), &vulnerable);
+    assert_eq!(code, 1, "{report:#}");
+    let vulnerabilities = findings_of(&report, "audit/vulnerable-package");
+    assert_eq!(
+        vulnerabilities.len(),
+        2,
+        "openssl and libssl3 (source openssl): {report:#}"
+    );
+    for finding in &vulnerabilities {
+        let message = finding["message"].as_str().unwrap();
+        assert!(message.contains("DEBIAN-CVE-2024-5535"), "{message}");
+        assert!(
+            finding["remediation"]
+                .as_str()
+                .unwrap()
+                .contains("3.0.15-1~deb12u1"),
+            "{finding:#}"
+        );
+    }
+    assert!(vulnerabilities.iter().any(|f| {
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("libssl3 (source openssl)")
+    }));
+    assert!(findings_of(&report, "audit/typosquat").is_empty());
+
+    // The image's SBOM audits the same way.
+    let sbom = temp.path().join("old.cdx.json");
+    rampart_in(temp.path())
+        .args(["sbom", "-o"])
+        .arg(&sbom)
+        .arg(&vulnerable)
+        .assert()
+        .success();
+    let (code, report) = audit_json(temp.path(), &sbom);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(findings_of(&report, "audit/vulnerable-package").len(), 2);
+
+    let fixed = debian_image(temp.path(), "new.tar", "3.0.15-1~deb12u1");
+    let (code, report) = audit_json(temp.path(), &fixed);
+    assert_eq!(code, 0, "{report:#}");
+    assert!(findings_of(&report, "audit/vulnerable-package").is_empty());
+    assert!(
+        findings_of(&report, "audit/unchecked-package").is_empty(),
+        "{report:#}"
+    );
+}
