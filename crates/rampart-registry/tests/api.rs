@@ -8,35 +8,18 @@ use rampart_registry::{Registry, ServeOptions};
 use serde_json::{Value, json};
 use sha2::Digest as _;
 
+mod common;
+use common::{Running, serve_in_background};
+
 struct Server {
     base: String,
     data: PathBuf,
     backends: rampart_registry::Backends,
     admin: String,
     agent: ureq::Agent,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    /// `None` once stopped by [`Server::shutdown_and_keep`].
+    running: Option<Running>,
     _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-fn tls_fixture(name: &str) -> Vec<u8> {
-    std::fs::read(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/tls")
-            .join(name),
-    )
-    .expect("tls fixture")
 }
 
 fn start_with(options: ServeOptions) -> Server {
@@ -49,59 +32,14 @@ fn start_server(options: ServeOptions, tls: bool) -> Server {
     let backends = test_backends();
     let admin = Registry::init_with(&data, &backends).expect("init");
     let registry = Arc::new(Registry::open_with(&data, &backends).expect("open"));
-    let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
-    let (address_sender, address) = std::sync::mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind");
-            address_sender
-                .send(listener.local_addr().expect("address"))
-                .expect("send");
-            let stop = async move {
-                let _ = stop.await;
-            };
-            if tls {
-                let config = rampart_registry::tls::server_config(
-                    &tls_fixture("server.cert.pem"),
-                    &tls_fixture("server.key.pem"),
-                )
-                .expect("tls config");
-                let listener =
-                    rampart_registry::tls::TlsListener::new(listener, config).expect("listener");
-                rampart_registry::serve(registry, listener, options, stop).await
-            } else {
-                rampart_registry::serve(registry, listener, options, stop).await
-            }
-            .expect("serve");
-        });
-    });
-    let address = address.recv().expect("address");
-    let mut config = ureq::Agent::config_builder().http_status_as_error(false);
-    if tls {
-        let root =
-            ureq::tls::Certificate::from_pem(&tls_fixture("server.cert.pem")).expect("certificate");
-        config = config.tls_config(
-            ureq::tls::TlsConfig::builder()
-                .root_certs(ureq::tls::RootCerts::Specific(Arc::new(vec![root])))
-                .build(),
-        );
-    }
-    let agent: ureq::Agent = config.build().into();
+    let running = serve_in_background(registry, options, tls);
     Server {
-        base: format!("{}://{address}", if tls { "https" } else { "http" }),
+        base: running.base.clone(),
+        agent: running.agent.clone(),
         data,
         backends,
         admin,
-        agent,
-        shutdown: Some(shutdown),
-        thread: Some(thread),
+        running: Some(running),
         _dir: dir,
     }
 }
@@ -987,12 +925,7 @@ fn every_action_is_in_a_verifiable_audit_log() {
 impl Server {
     /// Stops the server, then checks the whole log offline as `rampart log verify` does.
     fn shutdown_and_keep(mut self) -> PathBuf {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        drop(self.running.take());
         let log = rampart_tlog::Log::open_read_only(&self.data.join("log")).expect("log");
         let report = log.verify_all().expect("the log verifies");
         assert_eq!(report.size, 10);

@@ -7,6 +7,9 @@ use rampart_registry::{
     FileEntry, NamespacePolicy, NewToken, NewVersion, Registry, Role, ServeOptions,
 };
 
+mod common;
+use common::{Running, serve_in_background};
+
 const CLEAN: &[u8] = b"{\"architectures\": [\"BertModel\"]}\n";
 /// GLOBAL os.system, a string argument, TUPLE1, REDUCE, STOP: runs `id` when unpickled.
 const EVIL_PICKLE: &[u8] = b"\x80\x02cos\nsystem\nX\x02\x00\x00\x00id\x85R.";
@@ -23,20 +26,8 @@ struct Fixture {
     /// An approver token of the user who publishes every version here.
     publisher_as_approver: String,
     outsider: String,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _running: Running,
     _dir: tempfile::TempDir,
-}
-
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
 }
 
 struct Reply {
@@ -67,15 +58,6 @@ fn setup() -> Fixture {
     setup_with(false)
 }
 
-fn tls_fixture(name: &str) -> Vec<u8> {
-    std::fs::read(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/tls")
-            .join(name),
-    )
-    .expect("tls fixture")
-}
-
 fn setup_with(tls: bool) -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
@@ -87,57 +69,9 @@ fn setup_with(tls: bool) -> Fixture {
             .put_namespace(&principal, namespace, NamespacePolicy::default())
             .expect("namespace");
     }
-    let fixture_registry = Arc::clone(&registry);
-    let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
-    let (address_sender, address) = std::sync::mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind");
-            address_sender
-                .send(listener.local_addr().expect("address"))
-                .expect("send");
-            let stop = async move {
-                let _ = stop.await;
-            };
-            if tls {
-                let config = rampart_registry::tls::server_config(
-                    &tls_fixture("server.cert.pem"),
-                    &tls_fixture("server.key.pem"),
-                )
-                .expect("tls config");
-                let listener =
-                    rampart_registry::tls::TlsListener::new(listener, config).expect("listener");
-                rampart_registry::serve(registry, listener, ServeOptions::default(), stop).await
-            } else {
-                rampart_registry::serve(registry, listener, ServeOptions::default(), stop).await
-            }
-            .expect("serve");
-        });
-    });
-    let address = address.recv().expect("address");
-    let mut config = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0);
-    if tls {
-        let root =
-            ureq::tls::Certificate::from_pem(&tls_fixture("server.cert.pem")).expect("certificate");
-        config = config.tls_config(
-            ureq::tls::TlsConfig::builder()
-                .root_certs(ureq::tls::RootCerts::Specific(Arc::new(vec![root])))
-                .build(),
-        );
-    }
-    let agent: ureq::Agent = config.build().into();
-    let registry = fixture_registry;
+    let running = serve_in_background(Arc::clone(&registry), ServeOptions::default(), tls);
     Fixture {
-        base: format!("{}://{address}", if tls { "https" } else { "http" }),
+        base: running.base.clone(),
         reader: token(&registry, &admin, "rita", Role::Reader, "ml"),
         publisher: token(&registry, &admin, "pat", Role::Publisher, "ml"),
         approver: token(&registry, &admin, "abe", Role::Approver, "ml"),
@@ -145,9 +79,8 @@ fn setup_with(tls: bool) -> Fixture {
         outsider: token(&registry, &admin, "olga", Role::Reader, "other"),
         admin,
         registry,
-        agent,
-        shutdown: Some(shutdown),
-        thread: Some(thread),
+        agent: running.agent.clone(),
+        _running: running,
         _dir: dir,
     }
 }
