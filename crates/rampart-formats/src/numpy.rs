@@ -127,10 +127,14 @@ pub fn scan(data: &[u8], location: &Location, limits: &Limits, out: &mut Vec<Fin
     }
 }
 
-struct Problem {
-    at: usize,
-    message: String,
-    limit: bool,
+/// Why a `.npy` header could not be parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// Byte offset of the problem in the file.
+    pub at: usize,
+    pub message: String,
+    /// A limit of [`Limits`] was hit rather than the header being malformed.
+    pub limit: bool,
 }
 
 fn malformed(at: usize, message: impl Into<String>) -> Problem {
@@ -141,7 +145,9 @@ fn malformed(at: usize, message: impl Into<String>) -> Problem {
     }
 }
 
-fn parse_header(data: &[u8], limits: &Limits) -> Result<NpyHeader, Problem> {
+/// Parses and validates the magic, version and header dictionary of a `.npy` file (never
+/// the array data), for the scanner and for readers of plain numeric arrays.
+pub fn parse_header(data: &[u8], limits: &Limits) -> Result<NpyHeader, Problem> {
     if !data.starts_with(MAGIC) {
         return Err(malformed(0, "file does not start with the NumPy magic"));
     }

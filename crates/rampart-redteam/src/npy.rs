@@ -1,13 +1,13 @@
 //! A bounds-checked reader for the NumPy `.npy` arrays the red-team commands take as data:
 //! versions 1–3, C order, dtypes `<f4 <f8 <i4 <i8 |u1 |b1`. The header is a Python dict
-//! literal parsed by hand, never evaluated; object arrays (pickles) are refused.
+//! literal parsed by the model scanner's own header parser (`rampart_formats::numpy`), never
+//! evaluated; object arrays (pickles) are refused.
 
+use rampart_core::Limits;
+use rampart_formats::numpy;
 use thiserror::Error;
 
 const MAGIC: &[u8; 6] = b"\x93NUMPY";
-/// NumPy itself refuses headers longer than this (`_MAX_HEADER_SIZE`).
-const MAX_HEADER_LEN: usize = 10_000;
-const MAX_DIMS: usize = 32;
 
 /// An array read from a `.npy` file, widened to `f64` in C (row-major) order.
 #[derive(Clone, Debug, PartialEq)]
@@ -97,71 +97,57 @@ pub fn read_npy(data: &[u8]) -> Result<NpyArray, NpyError> {
     if !data.starts_with(MAGIC) {
         return Err(NpyError::NotNpy);
     }
-    let header_error = |at: usize, message: &str| NpyError::Header {
-        at,
-        message: message.to_owned(),
-    };
-    let (major, minor) = match data.get(6..8) {
-        Some([major, minor]) => (*major, *minor),
-        _ => return Err(header_error(6, "the file ends inside the version")),
-    };
-    let (header_start, header_len) = match major {
-        1 => match data.get(8..10) {
-            Some([a, b]) => (10, usize::from(u16::from_le_bytes([*a, *b]))),
-            _ => return Err(header_error(8, "the file ends inside the header length")),
-        },
-        2 | 3 => match data.get(8..12) {
-            Some([a, b, c, d]) => (12, u32::from_le_bytes([*a, *b, *c, *d]) as usize),
-            _ => return Err(header_error(8, "the file ends inside the header length")),
-        },
-        _ => return Err(NpyError::Version(major, minor)),
-    };
-    if header_len > MAX_HEADER_LEN {
-        return Err(header_error(
-            8,
-            &format!("header length {header_len} exceeds NumPy's limit of {MAX_HEADER_LEN}"),
-        ));
+    if let Some(&[major, minor]) = data.get(6..8)
+        && !matches!(major, 1..=3)
+    {
+        return Err(NpyError::Version(major, minor));
     }
-    let data_start = header_start + header_len;
-    let header = data
-        .get(header_start..data_start)
-        .ok_or_else(|| header_error(header_start, "the file ends inside the header"))?;
-    let header = std::str::from_utf8(header)
-        .map_err(|e| header_error(header_start + e.valid_up_to(), "the header is not UTF-8"))?;
-    let fields = parse_header_dict(header).map_err(|(at, message)| NpyError::Header {
-        at: header_start + at,
-        message,
-    })?;
-    let dtype = Dtype::parse(&fields.descr)?;
-    if fields.fortran_order {
+    let header =
+        numpy::parse_header(data, &header_limits()).map_err(|problem| NpyError::Header {
+            at: problem.at,
+            message: problem.message,
+        })?;
+    // The scanner renders `descr` back as the Python literal it read (`'<f4'`).
+    let descr = header
+        .descr
+        .strip_prefix('\'')
+        .and_then(|d| d.strip_suffix('\''))
+        .unwrap_or(&header.descr);
+    let dtype = Dtype::parse(descr)?;
+    if header.fortran_order {
         return Err(NpyError::FortranOrder);
     }
-    let payload = data.get(data_start..).unwrap_or_default();
-    let expected = fields
+    let shape = header
         .shape
+        .iter()
+        .map(|&d| usize::try_from(d))
+        .collect::<Result<Vec<usize>, _>>()
+        .map_err(|_| NpyError::Header {
+            at: 0,
+            message: format!("shape {:?} does not fit this machine", header.shape),
+        })?;
+    let data_start = header.data_offset;
+    let payload = data.get(data_start..).unwrap_or_default();
+    let expected = shape
         .iter()
         .try_fold(dtype.size(), |n, &d| n.checked_mul(d))
         .filter(|&expected| expected == payload.len());
     let Some(expected) = expected else {
         return Err(NpyError::Length {
             at: data_start,
-            expected: fields
-                .shape
+            expected: shape
                 .iter()
                 .try_fold(dtype.size(), |n, &d| n.checked_mul(d))
                 .unwrap_or(usize::MAX),
             actual: payload.len(),
-            shape: fields.shape,
+            shape,
         });
     };
     let values = payload[..expected]
         .chunks_exact(dtype.size())
         .map(|item| dtype.decode(item))
         .collect();
-    Ok(NpyArray {
-        shape: fields.shape,
-        values,
-    })
+    Ok(NpyArray { shape, values })
 }
 
 /// Encodes a float32 array as a version 1.0 `.npy` file, as `np.save` writes it.
@@ -199,133 +185,11 @@ fn encode(descr: &str, shape: &[usize], payload: impl Iterator<Item = u8>) -> Ve
     out
 }
 
-struct HeaderFields {
-    descr: String,
-    fortran_order: bool,
-    shape: Vec<usize>,
-}
-
-/// Parses `{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }` (keys in any order,
-/// single or double quotes, trailing commas, trailing spaces and newline).
-fn parse_header_dict(text: &str) -> Result<HeaderFields, (usize, String)> {
-    let mut cursor = Cursor { text, at: 0 };
-    cursor.expect('{')?;
-    let (mut descr, mut fortran_order, mut shape) = (None, None, None);
-    loop {
-        cursor.skip_space();
-        if cursor.eat('}') {
-            break;
-        }
-        let key_at = cursor.at;
-        let key = cursor.string()?;
-        cursor.expect(':')?;
-        match key.as_str() {
-            "descr" => descr = Some(cursor.string()?),
-            "fortran_order" => fortran_order = Some(cursor.boolean()?),
-            "shape" => shape = Some(cursor.shape()?),
-            other => return Err((key_at, format!("unexpected key `{other}`"))),
-        }
-        cursor.skip_space();
-        if !cursor.eat(',') {
-            cursor.expect('}')?;
-            break;
-        }
-    }
-    if !cursor.rest().trim().is_empty() {
-        return Err((cursor.at, "text after the header dict".to_owned()));
-    }
-    let missing = |key: &str| (0, format!("the header has no `{key}`"));
-    Ok(HeaderFields {
-        descr: descr.ok_or_else(|| missing("descr"))?,
-        fortran_order: fortran_order.ok_or_else(|| missing("fortran_order"))?,
-        shape: shape.ok_or_else(|| missing("shape"))?,
-    })
-}
-
-struct Cursor<'a> {
-    text: &'a str,
-    at: usize,
-}
-
-impl Cursor<'_> {
-    fn rest(&self) -> &str {
-        self.text.get(self.at..).unwrap_or_default()
-    }
-
-    fn skip_space(&mut self) {
-        let rest = self.rest();
-        self.at += rest.len() - rest.trim_start().len();
-    }
-
-    fn eat(&mut self, c: char) -> bool {
-        self.skip_space();
-        if self.rest().starts_with(c) {
-            self.at += c.len_utf8();
-            true
-        } else {
-            false
-        }
-    }
-
-    fn expect(&mut self, c: char) -> Result<(), (usize, String)> {
-        if self.eat(c) {
-            Ok(())
-        } else {
-            Err((self.at, format!("expected `{c}`")))
-        }
-    }
-
-    fn string(&mut self) -> Result<String, (usize, String)> {
-        self.skip_space();
-        let rest = self.rest();
-        let quote = match rest.chars().next() {
-            Some(q @ ('\'' | '"')) => q,
-            _ => return Err((self.at, "expected a quoted string".to_owned())),
-        };
-        let body = &rest[1..];
-        let end = body
-            .find(quote)
-            .ok_or_else(|| (self.at, "unterminated string".to_owned()))?;
-        let value = body[..end].to_owned();
-        self.at += end + 2;
-        Ok(value)
-    }
-
-    fn boolean(&mut self) -> Result<bool, (usize, String)> {
-        self.skip_space();
-        for (word, value) in [("True", true), ("False", false)] {
-            if self.rest().starts_with(word) {
-                self.at += word.len();
-                return Ok(value);
-            }
-        }
-        Err((self.at, "expected True or False".to_owned()))
-    }
-
-    fn shape(&mut self) -> Result<Vec<usize>, (usize, String)> {
-        self.expect('(')?;
-        let mut dims = Vec::new();
-        loop {
-            if self.eat(')') {
-                return Ok(dims);
-            }
-            self.skip_space();
-            let digits = self.rest().bytes().take_while(u8::is_ascii_digit).count();
-            let dim = self
-                .rest()
-                .get(..digits)
-                .and_then(|d| d.parse::<usize>().ok())
-                .ok_or_else(|| (self.at, "expected a dimension".to_owned()))?;
-            if dims.len() == MAX_DIMS {
-                return Err((self.at, format!("more than {MAX_DIMS} dimensions")));
-            }
-            dims.push(dim);
-            self.at += digits;
-            if !self.eat(',') {
-                self.expect(')')?;
-                return Ok(dims);
-            }
-        }
+/// NumPy itself refuses headers longer than this (`_MAX_HEADER_SIZE`).
+fn header_limits() -> Limits {
+    Limits {
+        max_header_bytes: 10_000,
+        ..Limits::default()
     }
 }
 
