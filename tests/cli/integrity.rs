@@ -9,11 +9,11 @@ use predicates::prelude::*;
 use serde_json::Value;
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/model-signing")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/model-signing")
 }
 
 fn local_keys() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../rampart-integrity/tests/fixtures/keys")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/rampart-integrity/tests/fixtures/keys")
 }
 
 fn rampart_in(dir: &Path) -> Command {

@@ -298,7 +298,7 @@ fn sbom_of_an_image_lists_debian_and_python_packages() {
 }
 
 fn os_advisories() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../rampart-advisories/tests/fixtures/os")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/rampart-advisories/tests/fixtures/os")
 }
 
 fn audit_json(dir: &Path, image: &Path) -> (i32, Value) {

@@ -65,9 +65,9 @@ exclude = [".git", "target", "node_modules"]
 "#;
 
 /// The example GitHub workflow; `init` fills in the rampart commit and version.
-const GITHUB_WORKFLOW_TEMPLATE: &str = include_str!("../../../ci/github/rampart.yml");
+const GITHUB_WORKFLOW_TEMPLATE: &str = include_str!("../ci/github/rampart.yml");
 /// The GitLab CI template, copied into the project so no unpinned include is needed.
-const GITLAB_TEMPLATE: &str = include_str!("../../../ci/gitlab/rampart.gitlab-ci.yml");
+const GITLAB_TEMPLATE: &str = include_str!("../ci/gitlab/rampart.gitlab-ci.yml");
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum CiTarget {
@@ -191,13 +191,15 @@ pub fn github_workflow(rampart_ref: &str) -> String {
 fn pre_commit_config(rampart_ref: &str) -> String {
     format!(
         "# pre-commit hooks (https://pre-commit.com): `pre-commit install` once per clone.\n\
-         # rampart-scan-system runs the `rampart` on PATH; it fails the commit when a staged\n\
-         # model, config, notebook or requirements file has a finding at rampart.toml's fail_on.\n\
+         # rampart-scan fails the commit when a staged model, config, notebook or requirements\n\
+         # file has a finding at rampart.toml's fail_on. pre-commit builds rampart for it on\n\
+         # first use (needs a Rust toolchain and protoc); with rampart already installed on\n\
+         # PATH, use `id: rampart-scan-system` instead.\n\
          repos:\n\
          \x20 - repo: {url}\n\
          \x20   rev: {rampart_ref} # rampart {version}\n\
          \x20   hooks:\n\
-         \x20     - id: rampart-scan-system\n",
+         \x20     - id: rampart-scan\n",
         url = env!("CARGO_PKG_REPOSITORY"),
         version = env!("CARGO_PKG_VERSION"),
     )

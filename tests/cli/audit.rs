@@ -8,11 +8,11 @@ use predicates::prelude::*;
 use serde_json::Value;
 
 fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared")
 }
 
 fn project() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../rampart-inventory/tests/fixtures/project")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/rampart-inventory/tests/fixtures/project")
 }
 
 fn rampart_in(dir: &Path) -> Command {

@@ -8,7 +8,7 @@ use predicates::prelude::*;
 use serde_json::Value;
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
 }
 
 /// `rampart` run from the repository root with no config discovery surprises.

@@ -8,7 +8,7 @@ use assert_cmd::Command;
 use serde_json::Value;
 
 fn seeds() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/seed-examples")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/seed-examples")
 }
 
 fn scan_json(dir: &Path, args: &[&str]) -> (i32, Value) {

@@ -10,7 +10,7 @@ use assert_cmd::Command;
 use serde_json::{Value, json};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
 }
 
 fn rampart(dir: &Path) -> Command {
@@ -747,7 +747,7 @@ mod init {
         assert!(workflow.contains(&format!("rampart-sec/rampart@{TEST_SHA} # rampart ")));
         let hooks = fs::read_to_string(dir.path().join(".pre-commit-config.yaml")).unwrap();
         assert!(hooks.contains(&format!("rev: {TEST_SHA}")), "{hooks}");
-        assert!(hooks.contains("id: rampart-scan-system"), "{hooks}");
+        assert!(hooks.contains("- id: rampart-scan\n"), "{hooks}");
         rampart(dir.path())
             .args(["scan", "."])
             .assert()

@@ -9,7 +9,7 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 
 fn keys() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/model-signing/keys")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/model-signing/keys")
 }
 
 fn rampart_in(dir: &Path) -> Command {

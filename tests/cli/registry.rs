@@ -17,7 +17,7 @@ fn rampart() -> Command {
 }
 
 fn keys() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../rampart-integrity/tests/fixtures/keys")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/rampart-integrity/tests/fixtures/keys")
 }
 
 /// GLOBAL os.system, a string argument, TUPLE1, REDUCE, STOP: runs `id` when unpickled.
@@ -157,7 +157,7 @@ impl Registry {
 
 fn tls_fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../rampart-registry/tests/fixtures/tls")
+        .join("crates/rampart-registry/tests/fixtures/tls")
         .join(name)
 }
 
