@@ -6,9 +6,14 @@ metadata of a Python venv's site-packages, laid out as a Debian image with Pytho
 /usr/local/lib/python3.11/site-packages. The large image adds one layer holding a
 safetensors model of the requested size (a valid header, then zero weights).
 
-    python3 image_gen.py OUT.tar --site-packages DIR [--model-gib N]
+    python3 image_gen.py OUT.tar --site-packages DIR [--model-gib N] [--gzip]
+
+With --gzip the layers are stored gzip-compressed (as registries serve them and `skopeo copy
+docker-archive:` keeps them); the config's diff ids stay those of the uncompressed tars.
 """
 import argparse
+import gzip
+import shutil
 import hashlib
 import io
 import json
@@ -106,6 +111,7 @@ def main():
     parser.add_argument("out")
     parser.add_argument("--site-packages", required=True)
     parser.add_argument("--model-gib", type=float, default=0)
+    parser.add_argument("--gzip", action="store_true")
     args = parser.parse_args()
     work = args.out + ".parts"
     os.makedirs(work, exist_ok=True)
@@ -115,6 +121,11 @@ def main():
         layers.append(os.path.join(work, "model.tar"))
         model_layer(layers[1], args.model_gib)
     diff_ids = [f"sha256:{sha256_file(layer)}" for layer in layers]
+    if args.gzip:
+        for layer in layers:
+            with open(layer, "rb") as raw, gzip.open(layer + ".gz", "wb", compresslevel=1) as packed:
+                shutil.copyfileobj(raw, packed, CHUNK)
+            os.replace(layer + ".gz", layer)
     config = json.dumps({
         "architecture": "amd64",
         "os": "linux",

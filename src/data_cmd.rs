@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use rampart_core::{FileVerdict, Report, Severity};
+use rampart_core::{FileVerdict, Policy, Report, Severity};
 use rampart_data::ReadOptions;
-use rampart_data::check::{CheckOptions, DEFAULT_MAX_ROWS, check, load_table, rows_csv};
+use rampart_data::check::{CheckOptions, DEFAULT_MAX_ROWS, check_files, rows_csv};
 
 use crate::cli::OutputArgs;
 
@@ -57,7 +57,8 @@ pub struct CheckArgs {
     #[arg(long, value_name = "COLUMN=TYPE,...")]
     pub schema: Option<String>,
 
-    /// Refuse snapshots with more rows than this (every row is held in memory).
+    /// Refuse snapshots with more rows than this (memory grows by about 40 bytes per row:
+    /// a feature-row hash, the label and one column at a time).
     #[arg(long, default_value_t = DEFAULT_MAX_ROWS, value_name = "N")]
     pub max_rows: usize,
 
@@ -84,9 +85,27 @@ pub fn run(args: DataArgs) -> anyhow::Result<u8> {
     }
 }
 
-fn run_check(args: CheckArgs) -> anyhow::Result<u8> {
-    let (config, origin) = crate::scan_cmd::load_config(args.config.as_deref(), args.no_config)?;
+/// rampart.toml's policy (severity overrides, waivers with reasons and expiry) and `fail_on`,
+/// loaded as `scan` loads them; shared by `data check` and `drift`.
+pub(crate) fn load_policy(
+    config: Option<&Path>,
+    no_config: bool,
+) -> anyhow::Result<(Policy, Option<Severity>)> {
+    let (config, origin) = crate::scan_cmd::load_config(config, no_config)?;
     let policy = config.policy(&origin, &crate::rules_cmd::all_rules())?;
+    Ok((policy, config.fail_on))
+}
+
+/// Applies `policy` as of today (UTC), so expired waivers stop applying; returns the notices.
+pub(crate) fn apply_policy(policy: &Policy, findings: &mut [rampart_core::Finding]) -> Vec<String> {
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    policy.apply(findings, today)
+}
+
+fn run_check(args: CheckArgs) -> anyhow::Result<u8> {
+    let (policy, config_fail_on) = load_policy(args.config.as_deref(), args.no_config)?;
     if let Some(manifest) = &args.manifest {
         let mut inputs: Vec<&Path> = vec![&args.current];
         inputs.extend(args.reference.as_deref());
@@ -102,37 +121,26 @@ fn run_check(args: CheckArgs) -> anyhow::Result<u8> {
         },
         ..ReadOptions::default()
     };
-    let load = |path: &Path| load_table(path, &read_options, args.max_rows);
-    let (current, reference) = rayon::join(
-        || load(&args.current),
-        || args.reference.as_deref().map(load).transpose(),
-    );
-    let (current, reference) = (current?, reference?);
     let mut options = CheckOptions::new(args.label.clone());
     options.source = args.source.clone();
-    let outcome = check(&current, reference.as_ref(), &options)?;
+    let outcome = check_files(
+        &args.current,
+        args.reference.as_deref(),
+        &read_options,
+        args.max_rows,
+        &options,
+    )?;
     if let Some(path) = &args.rows_out {
         rampart_core::write_atomically(path, rows_csv(&outcome.flagged_rows).as_bytes())
             .with_context(|| format!("cannot write the flagged rows to `{}`", path.display()))?;
     }
     let mut findings = outcome.findings;
-    let today = jiff::Timestamp::now()
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .date();
-    let notices = policy.apply(&mut findings, today);
-    let mut files = vec![FileVerdict::new(
-        current.source.clone(),
-        "table",
-        file_size(&args.current),
-    )];
-    if let (Some(reference), Some(path)) = (&reference, &args.reference) {
-        files.push(FileVerdict::new(
-            reference.source.clone(),
-            "table",
-            file_size(path),
-        ));
-    }
-    let fail_on = args.fail_on.or(config.fail_on).unwrap_or(Severity::High);
+    let notices = apply_policy(&policy, &mut findings);
+    let files = std::iter::once(&args.current)
+        .chain(&args.reference)
+        .map(|path| FileVerdict::new(path.display().to_string(), "table", file_size(path)))
+        .collect();
+    let fail_on = args.fail_on.or(config_fail_on).unwrap_or(Severity::High);
     let report = Report::new(
         "data check",
         env!("CARGO_PKG_VERSION"),

@@ -41,7 +41,8 @@ pub struct DriftArgs {
     #[arg(long, value_name = "PROFILE")]
     pub profile: Option<PathBuf>,
 
-    /// Save the reference's profile (bin edges, sorted sample, category counts) to PROFILE.
+    /// Save the reference's profile (bin edges, moments, a quantile sketch of at most 10000
+    /// values per numeric column, category counts) to PROFILE.
     #[arg(long, value_name = "PROFILE", conflicts_with = "profile")]
     pub save_profile: Option<PathBuf>,
 
@@ -90,6 +91,15 @@ pub struct DriftArgs {
     /// No summary on standard error.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+
+    /// Configuration file: its waivers (e.g. `rule = "data/column-drift"` on the CURRENT
+    /// file's path) and severity overrides apply as in `scan`.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+
+    /// Ignore any rampart.toml.
+    #[arg(long)]
+    pub no_config: bool,
 }
 
 pub fn run(args: DriftArgs) -> anyhow::Result<u8> {
@@ -104,6 +114,8 @@ pub fn run(args: DriftArgs) -> anyhow::Result<u8> {
     if !(0.0..=1.0).contains(&args.drift_share) {
         anyhow::bail!("--drift-share must be between 0 and 1");
     }
+    // The drift gate is --fail-on-drift, so the config's `fail_on` does not apply here.
+    let (policy, _) = crate::data_cmd::load_policy(args.config.as_deref(), args.no_config)?;
     if let Some(manifest) = &args.manifest {
         // The tables are what was approved; a profile is derived from one.
         let inputs: Vec<&Path> = args.inputs.iter().map(PathBuf::as_path).collect();
@@ -147,13 +159,17 @@ pub fn run(args: DriftArgs) -> anyhow::Result<u8> {
         }
         (None, None) => anyhow::bail!("give a REFERENCE table or --profile"),
     };
+    let result = compare(&reference, &current, &options)?;
     if let Some(path) = &args.save_profile {
-        let json = serde_json::to_vec(&reference)?;
+        // Bounded: a quantile sketch instead of the whole numeric sample (see `summarised`).
+        let saved = reference.summarised(rampart_data::profile::SAVED_SAMPLE_VALUES);
+        let json = serde_json::to_vec(&saved)?;
         rampart_core::write_atomically(path, &json)
             .with_context(|| format!("cannot write the profile to `{}`", path.display()))?;
     }
-    let result = compare(&reference, &current, &options)?;
-    let report = drift_report(&result, args.fail_on_drift);
+    let mut findings = drift_findings(&result);
+    let notices = crate::data_cmd::apply_policy(&policy, &mut findings);
+    let report = drift_report(&result, findings, notices, args.fail_on_drift);
     let text = match args.format {
         DriftFormat::Table => render_drift_table(&result, &report),
         DriftFormat::Json => {
@@ -205,9 +221,15 @@ fn drift_options(args: &DriftArgs) -> anyhow::Result<DriftOptions> {
     })
 }
 
-/// The findings as a report whose gate is the drift policy: dataset drift (high) fails;
-/// with `--fail-on-drift` column drift and schema changes (medium) fail too.
-fn drift_report(result: &DriftResult, fail_on_drift: bool) -> Report {
+/// The findings (after waivers) as a report whose gate is the drift policy: dataset drift
+/// (high) fails; with `--fail-on-drift` column drift and schema changes (medium) fail too.
+/// Waived findings are reported but never fail.
+fn drift_report(
+    result: &DriftResult,
+    findings: Vec<rampart_core::Finding>,
+    policy_notices: Vec<String>,
+    fail_on_drift: bool,
+) -> Report {
     let fail_on = if fail_on_drift {
         Severity::Medium
     } else {
@@ -225,8 +247,8 @@ fn drift_report(result: &DriftResult, fail_on_drift: bool) -> Report {
         env!("CARGO_PKG_VERSION"),
         fail_on,
         files,
-        drift_findings(result),
-        result.notes.clone(),
+        findings,
+        result.notes.iter().cloned().chain(policy_notices).collect(),
     )
 }
 
@@ -247,6 +269,21 @@ fn verdict_line(result: &DriftResult) -> String {
         result.share_of_drifted_columns * 100.0,
         result.drift_share * 100.0
     )
+}
+
+/// The column's verdict for the tables: `DRIFT`, `waived` (its drift finding is covered by a
+/// waiver, so it does not fail the gate) or `-`.
+fn drift_mark(column: &ColumnDrift, report: &Report) -> &'static str {
+    if !column.drifted {
+        return "-";
+    }
+    let resource = format!("column {}", column.column);
+    let waived = report.findings.iter().any(|finding| {
+        finding.rule.id == rampart_data::rules::COLUMN_DRIFT.id
+            && finding.location.resource.as_deref() == Some(resource.as_str())
+            && finding.waiver.is_some()
+    });
+    if waived { "waived" } else { "DRIFT" }
 }
 
 fn p_value_text(column: &ColumnDrift) -> String {
@@ -286,7 +323,7 @@ fn render_drift_table(result: &DriftResult, report: &Report) -> String {
             column.threshold,
             column.psi,
             p_value_text(column),
-            if column.drifted { "DRIFT" } else { "-" }
+            drift_mark(column, report)
         );
         for category in &column.new_categories {
             let _ = writeln!(
@@ -361,7 +398,10 @@ fn render_drift_html(result: &DriftResult, report: &Report) -> String {
             body,
             "<tr class=\"{}\"><td class=\"path\">{}</td><td>{}</td><td>{}</td><td>{:.4}</td>\
              <td>{}</td><td>{:.4}</td><td>{}</td><td>{}</td></tr>",
-            if column.drifted { "fail" } else { "" },
+            match drift_mark(column, report) {
+                "DRIFT" => "fail",
+                _ => "",
+            },
             Escaped(&column.column),
             column.kind,
             column.test,
@@ -369,7 +409,7 @@ fn render_drift_html(result: &DriftResult, report: &Report) -> String {
             column.threshold,
             column.psi,
             Escaped(&p_value_text(column)),
-            if column.drifted { "drift" } else { "-" },
+            drift_mark(column, report),
         );
     }
     body.push_str("</tbody></table>\n");
@@ -413,9 +453,9 @@ fn render_drift_html(result: &DriftResult, report: &Report) -> String {
         }
         body.push_str("</ul>\n");
     }
-    if !result.notes.is_empty() {
+    if !report.notices.is_empty() {
         body.push_str("<h2>Notes</h2>\n<ul class=\"notices\">\n");
-        for note in &result.notes {
+        for note in &report.notices {
             let _ = writeln!(body, "<li>{}</li>", Escaped(note));
         }
         body.push_str("</ul>\n");

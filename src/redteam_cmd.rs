@@ -19,6 +19,7 @@ use rampart_redteam::fairness::{FairnessResult, evaluate_fairness, value_key};
 use rampart_redteam::membership::{MembershipResult, evaluate_membership};
 use rampart_redteam::model::{ModelOptions, OnnxClassifier, OutputKind};
 use rampart_redteam::npy::{read_npy, write_npy_f32};
+use rampart_redteam::shadow::{ShadowConfig, shadow_attack};
 use rampart_redteam::{RobustnessThreshold, same_eps};
 use serde_json::{Value, json};
 
@@ -36,7 +37,8 @@ pub enum RedteamCommand {
     ///
     /// Exit codes: 0 pass, 1 a --min-robust-accuracy threshold is violated, 2 bad input.
     Robustness(RobustnessArgs),
-    /// Whether loss/confidence thresholds tell training rows from unseen rows.
+    /// Whether loss/confidence thresholds (and, with --shadow-data, shadow models) tell
+    /// training rows from unseen rows.
     ///
     /// Exit codes: 0 pass, 1 the attack AUC is above --max-auc, 2 bad input.
     Membership(MembershipArgs),
@@ -210,9 +212,38 @@ pub struct MembershipArgs {
     /// The label column of CSV/Parquet inputs.
     #[arg(long, value_name = "COLUMN")]
     pub label_column: Option<String>,
-    /// Fail when the best threshold attack's ROC AUC is above A (0.5 is chance).
+    /// Fail when the best attack's ROC AUC is above A (0.5 is chance).
     #[arg(long, value_name = "A")]
     pub max_auc: Option<f64>,
+    /// Rows from the target's distribution, disjoint from --members and --nonmembers, to train
+    /// shadow models on (adds the shadow-model attack).
+    #[arg(long, value_name = "FILE")]
+    pub shadow_data: Option<PathBuf>,
+    /// Their labels [default: --label-column of --shadow-data].
+    #[arg(long, value_name = "FILE[:COLUMN]", requires = "shadow_data")]
+    pub shadow_labels: Option<String>,
+    /// Number of shadow models, each trained on a random half of --shadow-data.
+    #[arg(long, value_name = "K", default_value_t = 4, requires = "shadow_data")]
+    pub shadow_models: usize,
+    /// Hidden ReLU units of each shadow network; 0 trains multinomial logistic regression.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 100,
+        requires = "shadow_data"
+    )]
+    pub shadow_hidden: usize,
+    /// Training epochs of each shadow model (Adam, scikit-learn MLPClassifier's defaults).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 200,
+        requires = "shadow_data"
+    )]
+    pub shadow_epochs: usize,
+    /// Seed of the shadow splits, initialisation and batches: same seed, same figures.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed: u64,
     #[command(flatten)]
     pub model_args: ModelArgs,
     #[command(flatten)]
@@ -398,11 +429,42 @@ fn membership(args: MembershipArgs) -> anyhow::Result<u8> {
         &nonmember_labels,
         "--nonmembers-labels",
     )?;
-    let result = evaluate_membership(
+    let mut result = evaluate_membership(
         &model,
         (&members, &member_labels),
         (&nonmembers, &nonmember_labels),
     )?;
+    if let Some(shadow_path) = &args.shadow_data {
+        let (shadow, shadow_labels) = read_features(shadow_path, label_column)?;
+        let shadow_labels = labels_for(
+            args.shadow_labels.as_deref(),
+            shadow_labels,
+            "--shadow-labels",
+            "--shadow-data",
+        )?;
+        check_rows(
+            "--shadow-labels",
+            shadow_labels.len(),
+            "--shadow-data",
+            shadow.rows,
+        )?;
+        check_label_range(&model, &members, &shadow_labels, "--shadow-labels")?;
+        let config = ShadowConfig {
+            models: args.shadow_models,
+            hidden: args.shadow_hidden,
+            epochs: args.shadow_epochs,
+            seed: args.seed,
+        };
+        let (score, summary) = shadow_attack(
+            &model,
+            (&members, &member_labels),
+            (&nonmembers, &nonmember_labels),
+            (&shadow, &shadow_labels),
+            &config,
+        )?;
+        result.attacks.push(score);
+        result.shadow = Some(summary);
+    }
     let location = Location::file(args.model.display().to_string());
     let mut findings = Vec::new();
     rampart_redteam::membership_findings(&result, args.max_auc, &location, &mut findings);
@@ -413,6 +475,7 @@ fn membership(args: MembershipArgs) -> anyhow::Result<u8> {
         "data": {
             "members": args.members.display().to_string(),
             "nonmembers": args.nonmembers.display().to_string(),
+            "shadow": args.shadow_data.as_ref().map(|p| p.display().to_string()),
         },
     });
     let table = membership_table(&result);
@@ -765,14 +828,20 @@ fn robustness_table(result: &RobustnessResult) -> String {
     let _ = writeln!(out, "clean accuracy {:.4}", result.clean_accuracy);
     let _ = writeln!(
         out,
-        "{:>10} {:>10} {:>16} {:>14} {:>18}",
-        "eps", "step", "robust accuracy", "success rate", "flipped correct"
+        "{:>10} {:>10} {:>16} {:>14} {:>18} {:>13}",
+        "eps", "step", "robust accuracy", "success rate", "flipped correct", "queries/row"
     );
     for e in &result.epsilons {
         let _ = writeln!(
             out,
-            "{:>10} {:>10} {:>16.4} {:>14.4} {:>18.4}",
-            e.eps, e.step_size, e.robust_accuracy, e.attack_success_rate, e.success_rate_on_correct
+            "{:>10} {:>10} {:>16.4} {:>14.4} {:>18.4} {:>13}",
+            e.eps,
+            e.step_size,
+            e.robust_accuracy,
+            e.attack_success_rate,
+            e.success_rate_on_correct,
+            e.mean_queries
+                .map_or_else(|| "-".to_owned(), |q| format!("{q:.1}"))
         );
     }
     out
@@ -799,6 +868,21 @@ fn membership_table(result: &MembershipResult) -> String {
             out,
             "{:>12} {:>8.4} {:>14.4} {:>16.4} {:>10.4}",
             a.attack, a.auc, a.tpr_at_1pct_fpr, a.tpr_at_0_1pct_fpr, a.advantage
+        );
+    }
+    if let Some(shadow) = &result.shadow {
+        let _ = writeln!(
+            out,
+            "shadow: {} {} ({} hidden, {} epochs, seed {}) on {} rows; shadow accuracy {:.4} train / {:.4} held out; attack AUC on the shadows {:.4}",
+            shadow.config.models,
+            shadow.family,
+            shadow.config.hidden,
+            shadow.config.epochs,
+            shadow.config.seed,
+            shadow.shadow_rows,
+            shadow.shadow_train_accuracy,
+            shadow.shadow_test_accuracy,
+            shadow.attack_auc_on_shadows
         );
     }
     out

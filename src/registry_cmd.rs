@@ -31,6 +31,25 @@ pub enum RegistryCommand {
         )]
         database: Option<String>,
     },
+    /// Verify the registry's audit log: recompute every hash from the entries and check
+    /// every stored checkpoint's signature and root. With --database, the log the database
+    /// keeps (read only; servers may keep running).
+    VerifyLog {
+        /// The registry's data directory (its log/log.vkey is the key checked against).
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// The shared PostgreSQL database that keeps the log.
+        #[arg(
+            long,
+            env = "RAMPART_DATABASE_URL",
+            value_name = "URL",
+            hide_env_values = true
+        )]
+        database: Option<String>,
+        /// Check checkpoints against this verifier key file instead of the data directory's.
+        #[arg(long, value_name = "FILE")]
+        vkey: Option<PathBuf>,
+    },
     /// Issue, revoke and list tokens.
     Token {
         #[command(subcommand)]
@@ -112,6 +131,11 @@ pub fn run(args: RegistryArgs) -> anyhow::Result<u8> {
             );
             Ok(0)
         }
+        RegistryCommand::VerifyLog {
+            data,
+            database,
+            vkey,
+        } => verify_log(&data, database, vkey.as_deref()),
         RegistryCommand::Token { command } => match command {
             TokenCommand::Create {
                 data,
@@ -147,6 +171,52 @@ pub fn run(args: RegistryArgs) -> anyhow::Result<u8> {
                 Ok(0)
             }
         },
+    }
+}
+
+fn verify_log(data: &Path, database: Option<String>, vkey: Option<&Path>) -> anyhow::Result<u8> {
+    let trusted = match vkey {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the verifier key `{}`", path.display()))?;
+            Some(
+                rampart_tlog::VerifierKey::parse(&text)
+                    .with_context(|| format!("`{}` is not a verifier key", path.display()))?,
+            )
+        }
+        None => None,
+    };
+    let backends = rampart_registry::Backends { database };
+    match Registry::verify_log(data, &backends, trusted.as_ref()) {
+        Ok(report) => {
+            crate::output::print_stdout(&format!(
+                "verified: {} entries ({} bytes) hash to root {}; {} stored checkpoints are signed and consistent with it\n",
+                report.size,
+                report.entry_bytes,
+                hex::encode(report.root),
+                report.checkpoints
+            ))?;
+            Ok(0)
+        }
+        // Failing to read the log is a usage or connection error (2); reading a log that
+        // does not verify is a failed verification (1).
+        Err(rampart_registry::Error::Log(error))
+            if !matches!(
+                error,
+                rampart_tlog::Error::Storage(_)
+                    | rampart_tlog::Error::Io { .. }
+                    | rampart_tlog::Error::InvalidLogDir { .. }
+            ) =>
+        {
+            eprintln!("verification FAILED: {error}");
+            Ok(1)
+        }
+        Err(error) => Err(error).with_context(|| {
+            format!(
+                "cannot read the audit log of the registry in `{}`",
+                data.display()
+            )
+        }),
     }
 }
 

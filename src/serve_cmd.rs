@@ -30,9 +30,10 @@ pub struct ServeArgs {
     pub tls_key: Option<PathBuf>,
 
     /// Keep the metadata in PostgreSQL (postgres://user:password@host:5432/db) instead of the
-    /// data directory's SQLite, so several `rampart serve` processes can share it; they must
-    /// share the data directory (its audit log) too. Prefer the environment variable for
-    /// a URL with a password.
+    /// data directory's SQLite, so several `rampart serve` processes can share it. The audit
+    /// log then lives in the database too: each process's data directory needs only a copy of
+    /// log/log.key and log/log.vkey. Prefer the environment variable for a URL with a
+    /// password.
     #[arg(
         long,
         env = "RAMPART_DATABASE_URL",
@@ -40,6 +41,12 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub database: Option<String>,
+
+    /// Keep blobs in an S3-compatible bucket instead of the data directory:
+    /// s3://BUCKET[/PREFIX]?endpoint=https://host:port&region=REGION (credentials from
+    /// AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY). With --database, several processes share it.
+    #[arg(long, env = "RAMPART_STORAGE_URL", value_name = "URL")]
+    pub storage: Option<String>,
 }
 
 /// `20GiB`, `500MB`, `1024` → bytes.
@@ -89,12 +96,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
     let backends = rampart_registry::Backends {
         database: args.database.clone(),
     };
-    let registry = Registry::open_with(&args.data, &backends).with_context(|| {
-        format!(
-            "cannot open the registry in `{}` (is another `rampart serve` using it?)",
-            args.data.display()
-        )
-    })?;
+    // The causes say what to do: another process holds the log, the blob store is
+    // unreachable, the database refuses the connection.
+    let registry = Registry::open_with_storage(&args.data, &backends, args.storage.as_deref())
+        .with_context(|| format!("cannot open the registry in `{}`", args.data.display()))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

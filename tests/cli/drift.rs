@@ -206,6 +206,62 @@ fn no_drift_exits_0_and_fail_on_drift_gates_single_columns() {
 }
 
 #[test]
+fn waivers_in_rampart_toml_apply_to_drift_and_expired_ones_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    drifted_pair(dir.path(), 2000);
+    // `shifted` drifts, `stable` does not: only --fail-on-drift fails, through column drift.
+    let args = [
+        "ref.csv",
+        "cur.csv",
+        "--columns",
+        "stable,shifted",
+        "--drift-share",
+        "0.75",
+        "--fail-on-drift",
+    ];
+    let waiver = |expires: &str| {
+        format!(
+            "[[waiver]]\nrule = \"data/column-drift\"\npath = \"cur*.csv\"\n\
+             reason = \"seasonal shift, DATA-12\"\nexpires = {expires}\n"
+        )
+    };
+    std::fs::write(dir.path().join("rampart.toml"), waiver("2999-12-31")).unwrap();
+    let (code, report) = drift_json(dir.path(), &args);
+    assert_eq!(code, 0, "a waived column drift must not fail: {report:#}");
+    let finding = &report["findings"][0];
+    assert_eq!(finding["rule_id"], "data/column-drift");
+    assert_eq!(finding["waived"]["reason"], "seasonal shift, DATA-12");
+    assert_eq!(report["summary"]["waived"], 1);
+    rampart_in(dir.path())
+        .args(["drift", "--format", "table"])
+        .args(args)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("waived"));
+    // --no-config ignores the waiver; an expired waiver stops applying and says so.
+    let (code, _) = drift_json(dir.path(), &[&args[..], &["--no-config"]].concat());
+    assert_eq!(code, 1);
+    std::fs::write(dir.path().join("rampart.toml"), waiver("2020-01-31")).unwrap();
+    let (code, report) = drift_json(dir.path(), &args);
+    assert_eq!(code, 1, "{report:#}");
+    assert!(report["findings"][0]["waived"].is_null(), "{report:#}");
+    let notices = report["notices"].to_string();
+    assert!(notices.contains("expired on 2020-01-31"), "{notices}");
+    // A waiver for an unknown rule is a configuration error naming it.
+    std::fs::write(
+        dir.path().join("rampart.toml"),
+        "[[waiver]]\nrule = \"data/nope\"\npath = \"*\"\nreason = \"x\"\n",
+    )
+    .unwrap();
+    rampart_in(dir.path())
+        .args(["drift"])
+        .args(args)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("data/nope"));
+}
+
+#[test]
 fn small_references_use_p_value_tests_and_overrides_apply() {
     let dir = tempfile::tempdir().unwrap();
     drifted_pair(dir.path(), 500);

@@ -93,8 +93,35 @@ fn a_pickle_deleted_in_a_later_layer_is_found_in_its_layer() {
     );
     assert_eq!(members[1], "app/model.pkl");
     assert!(finding["message"].as_str().unwrap().contains("deleted"));
-    // The image and its three regular files.
+    // The image and its three regular files; the pickle's findings count against it.
     assert_eq!(report["summary"]["files"], 4, "{:#}", report["files"]);
+    let verdicts: Vec<(&str, &Value, &str)> = report["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let path = f["path"].as_str().unwrap();
+            let name = path.rsplit("!/").next().unwrap();
+            (name, &f["findings"], f["verdict"].as_str().unwrap())
+        })
+        .collect();
+    assert!(
+        verdicts
+            .iter()
+            .any(|(name, count, verdict)| *name == "app/model.pkl"
+                && count.as_u64() >= Some(1)
+                && *verdict == "fail"),
+        "{verdicts:?}"
+    );
+    assert!(
+        verdicts.contains(&("app/serve.py", &json!(0), "pass")),
+        "{verdicts:?}"
+    );
+    assert_eq!(
+        report["summary"]["failed_files"], 1,
+        "{:#}",
+        report["summary"]
+    );
 }
 
 #[test]

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
+use rampart_redteam::model::SplitMix64;
 use rampart_redteam::npy::{read_npy, write_npy_f32, write_npy_i64};
 use rampart_redteam::test_support::mlp_bytes;
 use serde_json::Value;
@@ -518,4 +519,218 @@ fn csv_features_with_a_label_column() {
         .stderr(predicate::str::contains(
             "--labels is required (or --label-column",
         ));
+}
+
+/// Rows of ±1/√d (unit length, nearly orthogonal to each other) with random binary labels.
+fn random_unit_rows(rng: &mut SplitMix64, rows: usize, d: usize) -> (Vec<f32>, Vec<i64>) {
+    let scale = 1.0 / (d as f32).sqrt();
+    let x = (0..rows * d)
+        .map(|_| {
+            if rng.next_u64() & 1 == 0 {
+                scale
+            } else {
+                -scale
+            }
+        })
+        .collect();
+    let y = (0..rows).map(|_| (rng.next_u64() & 1) as i64).collect();
+    (x, y)
+}
+
+/// A target that memorised its members: one hidden unit per member firing only on that row
+/// (`relu(10·(m·x − 0.6))`) and voting for its label, so members are classified with
+/// confidence and everything else gets uniform scores. `memorise = false` gives the same
+/// graph with zero output weights: a model that learned nothing row-specific.
+fn write_membership_setup(dir: &Path, memorise: bool) {
+    const D: usize = 32;
+    const MEMBERS: usize = 40;
+    let mut rng = SplitMix64::new(11);
+    let (members, member_labels) = random_unit_rows(&mut rng, MEMBERS, D);
+    let (nonmembers, nonmember_labels) = random_unit_rows(&mut rng, 60, D);
+    let (shadow, shadow_labels) = random_unit_rows(&mut rng, 200, D);
+    let mut w1 = vec![0f32; D * MEMBERS];
+    for (j, row) in members.chunks(D).enumerate() {
+        for (i, v) in row.iter().enumerate() {
+            w1[i * MEMBERS + j] = 10.0 * v;
+        }
+    }
+    let b1 = vec![-6.0f32; MEMBERS];
+    let mut w2 = vec![0f32; MEMBERS * 2];
+    if memorise {
+        for (j, &label) in member_labels.iter().enumerate() {
+            w2[j * 2 + label as usize] = 2.0;
+        }
+    }
+    let model = mlp_bytes(D, MEMBERS, 2, &w1, &b1, &w2, &[0.0, 0.0]);
+    std::fs::write(dir.join("model.onnx"), model).unwrap();
+    for (name, x, y) in [
+        ("members", &members, &member_labels),
+        ("nonmembers", &nonmembers, &nonmember_labels),
+        ("shadow", &shadow, &shadow_labels),
+    ] {
+        let rows = y.len();
+        std::fs::write(
+            dir.join(format!("{name}.npy")),
+            write_npy_f32(&[rows, D], x),
+        )
+        .unwrap();
+        std::fs::write(dir.join(format!("{name}_y.npy")), write_npy_i64(&[rows], y)).unwrap();
+    }
+}
+
+const MEMBERSHIP_ARGS: [&str; 12] = [
+    "membership",
+    "model.onnx",
+    "--members",
+    "members.npy",
+    "--members-labels",
+    "members_y.npy",
+    "--nonmembers",
+    "nonmembers.npy",
+    "--nonmembers-labels",
+    "nonmembers_y.npy",
+    "--max-auc",
+    "0.8",
+];
+
+fn shadow_run(dir: &Path, extra: &[&str]) -> (i32, Value) {
+    let mut args = MEMBERSHIP_ARGS.to_vec();
+    args.extend([
+        "--shadow-data",
+        "shadow.npy",
+        "--shadow-labels",
+        "shadow_y.npy",
+        "--shadow-models",
+        "2",
+        "--shadow-epochs",
+        "300",
+    ]);
+    args.extend(extra);
+    run_json(dir, &args)
+}
+
+fn shadow_auc(report: &Value) -> f64 {
+    report["metrics"]["membership"]["attacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["attack"] == "shadow")
+        .unwrap_or_else(|| panic!("no shadow attack in {report}"))["auc"]
+        .as_f64()
+        .unwrap()
+}
+
+#[test]
+fn shadow_models_expose_a_memorising_target_and_pass_one_that_learned_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    write_membership_setup(dir.path(), true);
+    let (code, report) = shadow_run(dir.path(), &["--seed", "3"]);
+    assert_eq!(code, 1, "{report}");
+    assert!(shadow_auc(&report) > 0.9, "{report}");
+    let shadow = &report["metrics"]["membership"]["shadow"];
+    assert_eq!(shadow["family"], "mlp");
+    assert_eq!(shadow["config"]["models"], 2);
+    assert_eq!(shadow["shadow_rows"], 200);
+    // The shadows memorise their random labels: the in/out gap the attack learns from.
+    assert!(
+        shadow["shadow_train_accuracy"].as_f64().unwrap()
+            > shadow["shadow_test_accuracy"].as_f64().unwrap() + 0.2,
+        "{shadow}"
+    );
+    assert_eq!(
+        report["findings"][0]["rule_id"],
+        "redteam/membership-leakage"
+    );
+    assert!(report["metrics"]["data"]["shadow"].is_string());
+
+    // Same seed, same figures; another seed trains other shadows.
+    let (_, again) = shadow_run(dir.path(), &["--seed", "3"]);
+    assert_eq!(
+        report["metrics"]["membership"],
+        again["metrics"]["membership"]
+    );
+    let (_, other) = shadow_run(dir.path(), &["--seed", "4"]);
+    assert_ne!(
+        report["metrics"]["membership"]["shadow"]["attack_weights"],
+        other["metrics"]["membership"]["shadow"]["attack_weights"]
+    );
+
+    // Logistic-regression shadows (--shadow-hidden 0) are reported as such.
+    let (_, linear) = shadow_run(dir.path(), &["--shadow-hidden", "0"]);
+    assert_eq!(
+        linear["metrics"]["membership"]["shadow"]["family"],
+        "logistic_regression"
+    );
+
+    let clean = tempfile::tempdir().unwrap();
+    write_membership_setup(clean.path(), false);
+    let (code, report) = shadow_run(clean.path(), &[]);
+    assert_eq!(code, 0, "{report}");
+    assert!((shadow_auc(&report) - 0.5).abs() < 1e-9, "{report}");
+}
+
+#[test]
+fn shadow_attack_bad_inputs_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    write_membership_setup(dir.path(), true);
+    std::fs::write(
+        dir.path().join("narrow.npy"),
+        write_npy_f32(&[40, 8], &[0.1; 320]),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("few.npy"),
+        write_npy_f32(&[6, 32], &[0.1; 192]),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("few_y.npy"),
+        write_npy_i64(&[6], &[0, 1, 0, 1, 0, 1]),
+    )
+    .unwrap();
+    let shadow = [
+        "--shadow-data",
+        "shadow.npy",
+        "--shadow-labels",
+        "shadow_y.npy",
+    ];
+    let models_zero = [&shadow[..], &["--shadow-models", "0"]].concat();
+    let cases: [(&[&str], &str); 4] = [
+        (&models_zero, "--shadow-models must be between 1"),
+        (
+            &[
+                "--shadow-data",
+                "narrow.npy",
+                "--shadow-labels",
+                "members_y.npy",
+            ],
+            "--shadow-data rows have shape [8] but the target's inputs have [32]",
+        ),
+        (
+            &["--shadow-data", "few.npy", "--shadow-labels", "few_y.npy"],
+            "at least 5 rows",
+        ),
+        (
+            &[
+                "--shadow-data",
+                "shadow.npy",
+                "--shadow-labels",
+                "members_y.npy",
+            ],
+            "--shadow-labels has 40 rows",
+        ),
+    ];
+    for (extra, message) in cases {
+        let mut args = MEMBERSHIP_ARGS.to_vec();
+        args.extend(extra);
+        let output = rampart_in(dir.path())
+            .arg("redteam")
+            .args(&args)
+            .arg("--no-config")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{extra:?}: {stderr}");
+        assert!(stderr.contains(message), "{extra:?}: {stderr}");
+    }
 }

@@ -3,7 +3,11 @@
 # scikit-learn's digits, exports them to ONNX (skl2onnx; the MLP as a hand-built standard-op
 # graph), and requires rampart's FGSM/PGD robust accuracy to match ART (logistic regression,
 # through ART's scikit-learn wrapper) and an exact NumPy attack (MLP) within two samples, and
-# its membership AUC and fairness figures to match scikit-learn and Fairlearn to 1e-3.
+# its membership AUC and fairness figures to match scikit-learn and Fairlearn to 1e-3; the
+# randomised square attack to agree with ART's SquareAttack on the mean robust accuracy of
+# three seeds; the shadow-model membership attack to agree with ART's ShadowModels +
+# MembershipInferenceBlackBox on the same features, to flag the deliberately overfit target
+# and pass the well-regularised one (tolerances and reasons in check.py).
 # The venv is cached in target/interop/venv-redteam (rebuilt when the requirements change).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -33,6 +37,21 @@ done
 for attack in fgsm pgd; do
   "$rampart" redteam robustness "$out/lr.onnx" --attack "$attack" --norm l2 "${common[@]}" --eps 0.5,1,2 \
     > "$out/lr_${attack}_l2.json"
+done
+for model in lr mlp; do
+  for seed in 0 1 2; do
+    "$rampart" redteam robustness "$out/$model.onnx" --attack square --steps 300 --seed "$seed" "${common[@]}" \
+      --eps 0.05,0.1,0.2 > "$out/${model}_square_seed$seed.json"
+  done
+done
+for target in overfit regularised; do
+  code=0
+  "$rampart" redteam membership "$out/shadow_$target.onnx" --no-config --format json --max-auc 0.6 \
+    --members "$out/shadow_x_members.npy" --members-labels "$out/shadow_y_members.npy" \
+    --nonmembers "$out/shadow_x_nonmembers.npy" --nonmembers-labels "$out/shadow_y_nonmembers.npy" \
+    --shadow-data "$out/shadow_x_shadow.npy" --shadow-labels "$out/shadow_y_shadow.npy" \
+    > "$out/shadow_$target.json" || code=$?
+  echo "$code" > "$out/shadow_$target.exit"
 done
 "$rampart" redteam membership "$out/mlp.onnx" --no-config --format json \
   --members "$out/x_members.npy" --members-labels "$out/y_members.npy" \

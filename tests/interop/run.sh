@@ -74,6 +74,6 @@ tests/interop/registry_ui.sh
 echo "-- schemathesis against the registry's /openapi.json, every role"
 tests/interop/schemathesis.sh
 
-echo "-- registry API suite against PostgreSQL"; tests/interop/registry_pg_s3.sh
+echo "-- registry API suite against PostgreSQL and S3 (moto)"; tests/interop/registry_pg_s3.sh
 
 echo "interop: all checks passed"

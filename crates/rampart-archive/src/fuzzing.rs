@@ -46,7 +46,8 @@ pub fn zip(data: &[u8], limits: &Limits) {
     }
 }
 
-/// Lists the members and checks that each one's data lies inside the input.
+/// Lists the members, checks that each one's data lies inside the input and that the
+/// streaming reader agrees.
 pub fn tar(data: &[u8], limits: &Limits) {
     let _ = tar::looks_like_tar(data);
     let mut out = Vec::new();
@@ -63,6 +64,23 @@ pub fn tar(data: &[u8], limits: &Limits) {
                 || (input.contains(&start) && start + entry.data.len() <= input.end)
         );
     }
+    // The streaming reader lists the same members with the same content.
+    let mut stream = tar::stream::TarStream::new(data, &Location::file("fuzz.tar"), limits);
+    let mut streamed = Vec::new();
+    while let Some(entry) = stream.next_entry() {
+        let mut content = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut stream, &mut content);
+        streamed.push((entry.name, content));
+    }
+    stream.finish(&mut out);
+    assert!(
+        streamed
+            .iter()
+            .map(|(name, content)| (name.as_str(), content.as_slice()))
+            .eq(entries
+                .iter()
+                .map(|entry| (entry.name.as_str(), entry.data)))
+    );
 }
 
 /// Sniffs; if nothing matches, the first byte picks a codec for the rest.

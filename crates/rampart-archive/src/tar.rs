@@ -239,6 +239,91 @@ fn parse_pax(mut records: &[u8], into: &mut Extended) -> Result<(), &'static str
     Ok(())
 }
 
+/// What a header that carries metadata for the next member is, by its type flag.
+fn metadata_kind(flag: u8) -> Option<&'static str> {
+    match flag {
+        b'L' => Some("GNU long name"),
+        b'K' => Some("GNU long link name"),
+        b'x' | b'X' | b'g' => Some("pax header"),
+        _ => None,
+    }
+}
+
+/// Applies a GNU long name/link (`L`/`K`) or pax (`x`/`X`/`g`) header's content.
+fn apply_metadata(
+    flag: u8,
+    content: &[u8],
+    pending: &mut Pending,
+    global: &mut Extended,
+) -> Result<(), &'static str> {
+    match flag {
+        b'L' => pending.long_name = Some(names::display(field(content))),
+        b'K' => pending.long_link = Some(names::display(field(content))),
+        b'g' => parse_pax(content, global)?,
+        _ => parse_pax(content, &mut pending.pax)?,
+    }
+    Ok(())
+}
+
+fn malformed_pax(location: &Location, at: u64, why: &str) -> Finding {
+    Finding::new(
+        &MALFORMED,
+        location.at(at),
+        format!("the pax header at offset {at} is malformed ({why}); the rest of it was ignored"),
+    )
+}
+
+fn sparse_finding(location: &Location, name: &str) -> Finding {
+    Finding::new(
+        &MALFORMED,
+        location.member(name),
+        "this is a GNU sparse file: its stored data segments were scanned as they are, without \
+         the holes that extraction puts between them",
+    )
+}
+
+/// A member header with the pending extended values applied.
+struct Resolved {
+    name: String,
+    kind: TarKind,
+    size: u64,
+    link_target: Option<String>,
+    sparse: bool,
+}
+
+fn resolve(header: &Header, recorded_size: u64, global: &Extended, pending: Pending) -> Resolved {
+    let flag = header[156];
+    let extended = global.overlaid(&pending.pax);
+    let mut name = names::display(field(&header[..100]));
+    let prefix = field(&header[345..500]);
+    if !prefix.is_empty() && flag != b'S' {
+        name = format!("{}/{name}", names::display(prefix));
+    }
+    let name = extended.path.or(pending.long_name).unwrap_or(name);
+    let kind = TarKind::from_flag(flag, &name);
+    // Python's tarfile (and every writer) marks directories with a trailing slash and
+    // strips it on reading.
+    let name = if kind == TarKind::Directory {
+        name.trim_end_matches('/').to_owned()
+    } else {
+        name
+    };
+    let size = extended.size.unwrap_or(recorded_size);
+    let link_target = matches!(kind, TarKind::HardLink | TarKind::Symlink).then(|| {
+        extended
+            .linkpath
+            .or(pending.long_link)
+            .unwrap_or_else(|| names::display(field(&header[157..257])))
+    });
+    Resolved {
+        name,
+        kind,
+        size,
+        link_target,
+        sparse: kind == TarKind::Sparse || extended.sparse,
+    }
+}
+
 struct Walk<'a, 'r, 'o> {
     data: &'a [u8],
     location: &'r Location,
@@ -394,41 +479,14 @@ impl<'a> Walk<'a, '_, '_> {
                 .and_then(|len| (at + BLOCK).checked_add(len))
                 .map_or(Next::Stop, Next::At)
         };
-        match flag {
-            b'L' | b'K' => {
-                let what = if flag == b'L' {
-                    "GNU long name"
-                } else {
-                    "GNU long link name"
-                };
-                if let Some(content) = self.metadata(at, recorded_size, what) {
-                    let text = names::display(field(content));
-                    if flag == b'L' {
-                        self.pending.long_name = Some(text);
-                    } else {
-                        self.pending.long_link = Some(text);
-                    }
-                }
-                return after_data(recorded_size);
+        if let Some(what) = metadata_kind(flag) {
+            if let Some(content) = self.metadata(at, recorded_size, what)
+                && let Err(why) = apply_metadata(flag, content, &mut self.pending, &mut self.global)
+            {
+                self.report
+                    .push(malformed_pax(self.location, at as u64, why));
             }
-            b'x' | b'X' | b'g' => {
-                if let Some(content) = self.metadata(at, recorded_size, "pax header") {
-                    let into = if flag == b'g' {
-                        &mut self.global
-                    } else {
-                        &mut self.pending.pax
-                    };
-                    if let Err(why) = parse_pax(content, into) {
-                        self.report.push(Finding::new(
-                            &MALFORMED,
-                            self.location.at(at as u64),
-                            format!("the pax header at offset {at} is malformed ({why}); the rest of it was ignored"),
-                        ));
-                    }
-                }
-                return after_data(recorded_size);
-            }
-            _ => {}
+            return after_data(recorded_size);
         }
         if self.entries.len() >= self.limits.max_members {
             self.report.push(Finding::new(
@@ -443,39 +501,23 @@ impl<'a> Walk<'a, '_, '_> {
             return Next::Stop;
         }
 
-        let pending = std::mem::take(&mut self.pending);
-        let extended = self.global.overlaid(&pending.pax);
-        let mut name = names::display(field(&header[..100]));
-        let prefix = field(&header[345..500]);
-        if !prefix.is_empty() && flag != b'S' {
-            name = format!("{}/{name}", names::display(prefix));
-        }
-        let name = extended.path.or(pending.long_name).unwrap_or(name);
-        let kind = TarKind::from_flag(flag, &name);
-        // Python's tarfile (and every writer) marks directories with a trailing slash and
-        // strips it on reading.
-        let name = if kind == TarKind::Directory {
-            name.trim_end_matches('/').to_owned()
-        } else {
-            name
-        };
-        let size = extended.size.unwrap_or(recorded_size);
-        let link_target = matches!(kind, TarKind::HardLink | TarKind::Symlink).then(|| {
-            extended
-                .linkpath
-                .or(pending.long_link)
-                .unwrap_or_else(|| names::display(field(&header[157..257])))
-        });
+        let Resolved {
+            name,
+            kind,
+            size,
+            link_target,
+            sparse,
+        } = resolve(
+            header,
+            recorded_size,
+            &self.global,
+            std::mem::take(&mut self.pending),
+        );
 
         let mut data_start = at + BLOCK;
-        if kind == TarKind::Sparse || extended.sparse {
+        if sparse {
             data_start = self.skip_sparse_extensions(header, data_start);
-            self.report.push(Finding::new(
-                &MALFORMED,
-                self.location.member(&name),
-                "this is a GNU sparse file: its stored data segments were scanned as they are, without \
-                 the holes that extraction puts between them",
-            ));
+            self.report.push(sparse_finding(self.location, &name));
         }
         let content_len = if kind.has_content() { size } else { 0 };
         let wanted_end = usize::try_from(content_len)
@@ -587,6 +629,8 @@ impl<'a> Walk<'a, '_, '_> {
         }
     }
 }
+
+pub mod stream;
 
 #[cfg(test)]
 mod tests;

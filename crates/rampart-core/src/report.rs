@@ -124,9 +124,20 @@ impl Report {
         let mut per_file: Vec<(usize, Option<Severity>, bool)> =
             vec![(0, None, false); files.len()];
         for finding in &findings {
-            let mut slot = index
-                .get(finding.location.path.as_str())
-                .map(|&i| &mut per_file[i]);
+            // A finding counts against the innermost listed file that holds it: a member of
+            // an image layer is listed itself, a member of a zip is not (the zip is).
+            let location = &finding.location;
+            let mut slot = (0..=location.members.len())
+                .rev()
+                .find_map(|depth| {
+                    let mut path = location.path.clone();
+                    for member in location.members.iter().take(depth) {
+                        path.push_str("!/");
+                        path.push_str(member);
+                    }
+                    index.get(path.as_str()).copied()
+                })
+                .map(|i| &mut per_file[i]);
             if finding.marks_incomplete()
                 && let Some(slot) = slot.as_deref_mut()
             {
@@ -175,5 +186,41 @@ impl Report {
     /// The process exit code for CI gates: 1 when the gate fails, 0 otherwise.
     pub fn exit_code(&self) -> i32 {
         i32::from(self.summary.failed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Location;
+    use crate::rules::{LIMIT_EXCEEDED, MALFORMED};
+
+    #[test]
+    fn findings_count_against_the_innermost_listed_file() {
+        let image = Location::file("image.tar");
+        let layer = image.member("layer 1 (sha256:0123456789ab)");
+        let model = layer.member("app/model.zip");
+        let files = vec![
+            FileVerdict::new("image.tar", "oci-image", 0),
+            FileVerdict::new(model.container_path(), "zip", 10),
+            FileVerdict::new("other.bin", "data", 1),
+        ];
+        let findings = vec![
+            Finding::new(&MALFORMED, model.member("data.pkl"), "inside the zip")
+                .with_severity(Severity::High),
+            Finding::new(&LIMIT_EXCEEDED, model.clone(), "the zip itself"),
+            Finding::new(&MALFORMED, layer, "the layer").with_severity(Severity::Low),
+        ];
+        let report = Report::new("scan", "0", Severity::High, files, findings, Vec::new());
+        let by_path = |path: &str| {
+            report
+                .files
+                .iter()
+                .find(|f| f.path == path)
+                .map(|f| (f.findings, f.verdict, f.status == ScanStatus::Incomplete))
+        };
+        assert_eq!(by_path(&model.container_path()), Some((2, "fail", true)));
+        assert_eq!(by_path("image.tar"), Some((1, "pass", true)));
+        assert_eq!(by_path("other.bin"), Some((0, "pass", false)));
     }
 }

@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use rampart_data::check::{CheckOptions, DEFAULT_MAX_ROWS, check, load_table};
+use rampart_data::check::{CheckOptions, DEFAULT_MAX_ROWS, check_files};
 use rampart_data::{
     DriftOptions, ProfileOptions, ReadOptions, compare, drift_findings, profile_table,
 };
@@ -30,11 +30,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("{json}");
         }
         Some("data") => {
-            let current = load_table(Path::new(&args[2]), &read, DEFAULT_MAX_ROWS)?;
-            let reference = load_table(Path::new(&args[4]), &read, DEFAULT_MAX_ROWS)?;
-            let result = check(
-                &current,
-                Some(&reference),
+            let result = check_files(
+                Path::new(&args[2]),
+                Some(Path::new(&args[4])),
+                &read,
+                DEFAULT_MAX_ROWS,
                 &CheckOptions::new(args[6].clone()),
             )?;
             println!(

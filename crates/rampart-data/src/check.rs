@@ -4,7 +4,7 @@
 //! finding with its evidence, and every flagged row is listed so a pipeline can quarantine it.
 
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{Hash, Hasher};
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::Path;
 
 use rampart_core::{Finding, Location, Severity};
@@ -15,7 +15,8 @@ use crate::read::{DataError, ReadOptions, open};
 use crate::rules;
 use crate::stats;
 
-/// Rows `load_table` keeps in memory before refusing (the checks need every row).
+/// Rows a snapshot may have before it is refused: the per-row state (a 16-byte feature-row
+/// hash, the label, and one column at a time) grows with the rows.
 pub const DEFAULT_MAX_ROWS: usize = 20_000_000;
 /// Row numbers quoted in a finding's evidence (all of them go to `--rows-out`).
 const EVIDENCE_ROWS: usize = 20;
@@ -44,20 +45,6 @@ pub struct LoadedColumn {
 }
 
 impl LoadedColumn {
-    fn missing(&self) -> usize {
-        match &self.values {
-            Values::Numeric(v) => v.iter().filter(|x| !x.is_finite()).count(),
-            Values::Text { codes, .. } => codes.iter().filter(|c| c.is_none()).count(),
-        }
-    }
-
-    fn kind(&self) -> &'static str {
-        match self.values {
-            Values::Numeric(_) => "numeric",
-            Values::Text { .. } => "categorical",
-        }
-    }
-
     /// The value of `row` as text (numbers without a trailing `.0`), `None` when missing.
     fn text(&self, row: usize) -> Option<String> {
         match &self.values {
@@ -224,6 +211,8 @@ pub struct CheckResult {
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
+    #[error(transparent)]
+    Data(#[from] DataError),
     #[error("`{source_file}` has no column `{column}` (its columns: {available})")]
     MissingColumn {
         source_file: String,
@@ -277,54 +266,277 @@ fn label_codes(column: &LoadedColumn) -> LabelCodes {
     LabelCodes { codes, names }
 }
 
-/// Runs every indicator on `current` (and the shifts against `reference`).
-pub fn check(
-    current: &Table,
-    reference: Option<&Table>,
+/// What one streaming pass over a table keeps: per column its type and missing count, the
+/// value counts of a few named columns, and (for the current snapshot) a 128-bit hash of
+/// every row's feature values — never the rows themselves.
+struct TableScan {
+    source: String,
+    rows: usize,
+    columns: Vec<ColumnInfo>,
+    /// Formatted value → count, for the columns asked for (label, source).
+    counts: BTreeMap<String, BTreeMap<String, usize>>,
+    /// One hash per row over the feature columns (empty unless asked for).
+    row_hashes: Vec<u128>,
+}
+
+struct ColumnInfo {
+    name: String,
+    data_type: String,
+    kind: ValueKind,
+    missing: usize,
+}
+
+impl ColumnInfo {
+    fn kind(&self) -> &'static str {
+        match self.kind {
+            ValueKind::Numeric => "numeric",
+            ValueKind::Categorical => "categorical",
+        }
+    }
+}
+
+impl TableScan {
+    fn column(&self, name: &str) -> Option<&ColumnInfo> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    fn missing_column(&self, name: &str) -> CheckError {
+        CheckError::MissingColumn {
+            source_file: self.source.clone(),
+            column: name.to_owned(),
+            available: self
+                .columns
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
+}
+
+/// A column's values as text (numbers without a trailing `.0`), `None` when missing.
+fn formatted_values(
+    array: &arrow::array::ArrayRef,
+    kind: ValueKind,
+) -> Result<Vec<Option<String>>, arrow::error::ArrowError> {
+    Ok(match kind {
+        ValueKind::Numeric => numeric_values(array)?
+            .into_iter()
+            .map(|x| x.is_finite().then(|| format_number(x)))
+            .collect(),
+        ValueKind::Categorical => text_values(array)?,
+    })
+}
+
+/// Streams `path` once. `counted` columns get value counts; with `hash_features`, every
+/// column not in `counted` is a feature and each row's feature values are hashed (numbers by
+/// value, so `1` and `1.0` agree, and `-0.0` is `0.0`; a missing value has its own marker).
+fn scan_table(
+    path: &Path,
+    options: &ReadOptions,
+    max_rows: usize,
+    counted: &[&str],
+    hash_features: bool,
+) -> Result<TableScan, DataError> {
+    let reader = open(path, options)?;
+    let schema = reader.schema();
+    let mut columns: Vec<(usize, ColumnInfo)> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .filter_map(|(index, field)| {
+            Some((
+                index,
+                ColumnInfo {
+                    name: field.name().clone(),
+                    data_type: field.data_type().to_string(),
+                    kind: value_kind(field.data_type())?,
+                    missing: 0,
+                },
+            ))
+        })
+        .collect();
+    let mut counts: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    let mut row_hashes = Vec::new();
+    let mut rows = 0usize;
+    for batch in reader {
+        let batch = batch?;
+        let first_row = rows;
+        rows = rows.saturating_add(batch.num_rows());
+        if rows > max_rows {
+            return Err(DataError::Limit {
+                path: path.to_owned(),
+                message: format!(
+                    "more than {max_rows} rows; raise --max-rows, or check a sample or a single ingest batch"
+                ),
+            });
+        }
+        let mut hashers: Vec<[DefaultHasher; 2]> = if hash_features {
+            (0..batch.num_rows()).map(|_| row_hashers()).collect()
+        } else {
+            Vec::new()
+        };
+        for (index, column) in &mut columns {
+            let Some(array) = batch.columns().get(*index) else {
+                continue;
+            };
+            let bad = |e: arrow::error::ArrowError| DataError::BadValue {
+                path: path.to_owned(),
+                column: column.name.clone(),
+                row: None,
+                message: format!("{e} (in the batch starting at row {first_row})"),
+            };
+            let is_counted = counted.contains(&column.name.as_str());
+            if is_counted {
+                let column_counts = counts.entry(column.name.clone()).or_default();
+                for value in formatted_values(array, column.kind).map_err(bad)? {
+                    match value {
+                        Some(value) => *column_counts.entry(value).or_default() += 1,
+                        None => column.missing += 1,
+                    }
+                }
+                continue;
+            }
+            match column.kind {
+                ValueKind::Numeric => {
+                    let values = numeric_values(array).map_err(bad)?;
+                    column.missing += values.iter().filter(|x| !x.is_finite()).count();
+                    for (pair, value) in hashers.iter_mut().zip(&values) {
+                        let key = numeric_key(*value).unwrap_or(u64::MAX);
+                        pair.iter_mut().for_each(|hasher| key.hash(hasher));
+                    }
+                }
+                ValueKind::Categorical => {
+                    let values = text_values(array).map_err(bad)?;
+                    column.missing += values.iter().filter(|x| x.is_none()).count();
+                    for (pair, value) in hashers.iter_mut().zip(&values) {
+                        pair.iter_mut().for_each(|hasher| value.hash(hasher));
+                    }
+                }
+            }
+        }
+        row_hashes.extend(
+            hashers
+                .iter()
+                .map(|[low, high]| u128::from(low.finish()) | (u128::from(high.finish()) << 64)),
+        );
+    }
+    Ok(TableScan {
+        source: path.display().to_string(),
+        rows,
+        columns: columns.into_iter().map(|(_, column)| column).collect(),
+        counts,
+        row_hashes,
+    })
+}
+
+/// Two independently keyed hashers whose 64-bit outputs make one 128-bit row hash, so a
+/// collision between distinct feature rows is negligible even at billions of rows.
+fn row_hashers() -> [DefaultHasher; 2] {
+    let mut high = DefaultHasher::new();
+    0x9e37_79b9_7f4a_7c15_u64.hash(&mut high);
+    [DefaultHasher::new(), high]
+}
+
+/// A finite number's identity for duplicates and trigger values (`-0.0` is `0.0`).
+fn numeric_key(value: f64) -> Option<u64> {
+    value
+        .is_finite()
+        .then(|| (if value == 0.0 { 0.0_f64 } else { value }).to_bits())
+}
+
+/// Runs every indicator on the snapshot at `current` (and the shifts against `reference`)
+/// with bounded memory: one streaming pass keeps per-row only a 128-bit feature hash, then
+/// the label (and source) column and each feature column are read one at a time.
+pub fn check_files(
+    current: &Path,
+    reference: Option<&Path>,
+    read_options: &ReadOptions,
+    max_rows: usize,
     options: &CheckOptions,
 ) -> Result<CheckResult, CheckError> {
-    let require = |table: &Table, name: &str| -> Result<(), CheckError> {
-        match table.column(name) {
-            Some(_) => Ok(()),
-            None => Err(CheckError::MissingColumn {
-                source_file: table.source.clone(),
-                column: name.to_owned(),
-                available: table
-                    .columns
-                    .iter()
-                    .map(|c| c.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            }),
+    let mut counted = vec![options.label.as_str()];
+    counted.extend(options.source.as_deref());
+    let (scan, reference) = rayon::join(
+        || scan_table(current, read_options, max_rows, &counted, true),
+        || {
+            reference
+                .map(|path| scan_table(path, read_options, max_rows, &counted, false))
+                .transpose()
+        },
+    );
+    let (scan, reference) = (scan?, reference?);
+    for name in &counted {
+        if scan.column(name).is_none() {
+            return Err(scan.missing_column(name));
         }
-    };
-    require(current, &options.label)?;
-    if let Some(source) = &options.source {
-        require(current, source)?;
     }
-    let file = Location::file(&current.source);
+    let load = |names: Vec<String>| {
+        let projected = ReadOptions {
+            columns: Some(names),
+            ..read_options.clone()
+        };
+        load_table(current, &projected, max_rows)
+    };
+    let keys = load(counted.iter().map(|name| (*name).to_owned()).collect())?;
+    let labels = keys
+        .column(&options.label)
+        .map(label_codes)
+        .unwrap_or(LabelCodes {
+            codes: Vec::new(),
+            names: Vec::new(),
+        });
+    let file = Location::file(&scan.source);
     let mut result = CheckResult::default();
-    let label_column = current.column(&options.label);
-    let labels = label_column.map(label_codes).unwrap_or(LabelCodes {
-        codes: Vec::new(),
-        names: Vec::new(),
-    });
-    let features: Vec<&LoadedColumn> = current
+    let has_features = scan
         .columns
         .iter()
-        .filter(|c| c.name != options.label && Some(&c.name) != options.source.as_ref())
-        .collect();
-    conflicting_duplicates(current, &features, &labels, &file, &mut result);
-    class_conditional_outliers(&features, &labels, options, &file, &mut result);
-    trigger_values(&features, &labels, options, &file, &mut result);
-    if let Some(reference) = reference {
-        require(reference, &options.label)?;
-        label_shift(current, reference, options, &file, &mut result);
-        if let Some(source) = &options.source {
-            require(reference, source)?;
-            source_shift(current, reference, source, options, &file, &mut result);
+        .any(|c| !counted.contains(&c.name.as_str()));
+    if has_features {
+        conflicting_duplicates(&scan.row_hashes, &labels, &file, &mut result);
+    }
+    let label_totals = label_totals(&labels);
+    let mut outliers = CheckResult::default();
+    let mut triggers = CheckResult::default();
+    for feature in scan
+        .columns
+        .iter()
+        .filter(|c| !counted.contains(&c.name.as_str()))
+    {
+        let table = load(vec![feature.name.clone()])?;
+        let Some(column) = table.columns.first() else {
+            continue;
+        };
+        class_conditional_outliers(column, &labels, options, &file, &mut outliers);
+        trigger_values(
+            column,
+            &labels,
+            &label_totals,
+            options,
+            &file,
+            &mut triggers,
+        );
+    }
+    // Findings in the order of the indicators, as a whole-table pass would list them.
+    for part in [outliers, triggers] {
+        result.findings.extend(part.findings);
+        result.flagged_rows.extend(part.flagged_rows);
+    }
+    if let Some(reference) = &reference {
+        for name in &counted {
+            if reference.column(name).is_none() {
+                return Err(reference.missing_column(name));
+            }
         }
-        schema_changes(current, reference, &file, &mut result);
+        label_shift(&scan, reference, options, &file, &mut result);
+        if let Some((source, rows)) = options
+            .source
+            .as_deref()
+            .and_then(|source| Some((source, keys.column(source)?)))
+        {
+            source_shift(&scan, reference, source, rows, options, &file, &mut result);
+        }
+        schema_changes(&scan, reference, &file, &mut result);
     }
     result.flagged_rows.sort();
     result.flagged_rows.dedup();
@@ -341,52 +553,31 @@ fn flag(result: &mut CheckResult, rows: &[usize], rule: &'static rampart_core::R
         }));
 }
 
-/// A stable hash of a row's feature values (numbers by value, so `1` and `1.0` agree).
-fn row_hash(features: &[&LoadedColumn], row: usize) -> u64 {
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    for column in features {
-        match &column.values {
-            Values::Numeric(v) => match v.get(row) {
-                Some(x) if x.is_finite() => {
-                    // -0.0 and 0.0 are the same value.
-                    (if *x == 0.0 { 0.0_f64 } else { *x })
-                        .to_bits()
-                        .hash(&mut hasher);
-                }
-                _ => u64::MAX.hash(&mut hasher),
-            },
-            Values::Text { codes, .. } => codes.get(row).copied().flatten().hash(&mut hasher),
-        }
-    }
-    hasher.finish()
-}
-
+/// `hashes` are the rows' feature hashes, empty when the table has no feature columns.
 fn conflicting_duplicates(
-    table: &Table,
-    features: &[&LoadedColumn],
+    hashes: &[u128],
     labels: &LabelCodes,
     file: &Location,
     result: &mut CheckResult,
 ) {
-    if features.is_empty() {
-        return;
-    }
-    // First pass: the first label per feature row, and whether another label was seen.
-    let mut groups: HashMap<u64, (Option<u32>, bool)> = HashMap::new();
-    let hashes: Vec<u64> = (0..table.rows).map(|row| row_hash(features, row)).collect();
-    for (row, hash) in hashes.iter().enumerate() {
-        let label = labels.codes.get(row).copied().flatten();
-        groups
-            .entry(*hash)
-            .and_modify(|(first, conflict)| *conflict |= *first != label)
-            .or_insert((label, false));
-    }
-    let mut conflicting: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
-    for (row, hash) in hashes.iter().enumerate() {
-        if groups.get(hash).is_some_and(|(_, conflict)| *conflict) {
-            conflicting.entry(*hash).or_default().push(row);
+    // Rows ordered by hash: identical feature rows are adjacent, and the only extra memory
+    // is one index per row (a hash map of every row would be several times larger).
+    let hash_of = |row: &usize| hashes.get(*row).copied().unwrap_or_default();
+    let label_of = |row: &usize| labels.codes.get(*row).copied().flatten();
+    let mut order: Vec<usize> = (0..hashes.len()).collect();
+    order.sort_unstable_by_key(hash_of);
+    let mut conflicting: BTreeMap<u128, Vec<usize>> = BTreeMap::new();
+    for group in order.chunk_by(|a, b| hash_of(a) == hash_of(b)) {
+        let Some(first) = group.first() else {
+            continue;
+        };
+        if group.iter().any(|row| label_of(row) != label_of(first)) {
+            let mut rows = group.to_vec();
+            rows.sort_unstable();
+            conflicting.insert(hash_of(first), rows);
         }
     }
+    drop(order);
     if conflicting.is_empty() {
         return;
     }
@@ -443,7 +634,7 @@ fn chance_bound(expected: f64) -> f64 {
 }
 
 fn class_conditional_outliers(
-    features: &[&LoadedColumn],
+    column: &LoadedColumn,
     labels: &LabelCodes,
     options: &CheckOptions,
     file: &Location,
@@ -452,124 +643,120 @@ fn class_conditional_outliers(
     let extreme_z = EXTREME_Z.max(options.outlier_z);
     let normal_rate = stats::normal_two_sided_tail(options.outlier_z);
     let extreme_rate = stats::normal_two_sided_tail(extreme_z);
-    for column in features {
-        let Values::Numeric(values) = &column.values else {
+    let Values::Numeric(values) = &column.values else {
+        return;
+    };
+    let mut by_class: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+    for (row, value) in values.iter().enumerate() {
+        if let (true, Some(label)) = (value.is_finite(), labels.codes.get(row).copied().flatten()) {
+            by_class.entry(label).or_default().push(row);
+        }
+    }
+    // Each row's |z| within its own class.
+    let mut classes: Vec<ClassScores> = Vec::new();
+    for (label, rows) in by_class {
+        let class_values: Vec<f64> = rows
+            .iter()
+            .filter_map(|r| values.get(*r).copied())
+            .collect();
+        let Some((center, mad)) = stats::median_and_mad(&class_values) else {
             continue;
         };
-        let mut by_class: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
-        for (row, value) in values.iter().enumerate() {
-            if let (true, Some(label)) =
-                (value.is_finite(), labels.codes.get(row).copied().flatten())
-            {
-                by_class.entry(label).or_default().push(row);
-            }
+        // A column constant within the class has no scale to measure distance by.
+        if mad <= 0.0 {
+            continue;
         }
-        // Each row's |z| within its own class.
-        let mut classes: Vec<ClassScores> = Vec::new();
-        for (label, rows) in by_class {
-            let class_values: Vec<f64> = rows
+        let scores = class_values
+            .iter()
+            .map(|v| stats::robust_z(*v, center, mad).abs())
+            .collect();
+        classes.push(ClassScores {
+            label,
+            rows,
+            scores,
+        });
+    }
+    let total_rows: usize = classes.iter().map(|c| c.rows.len()).sum();
+    let total_outliers: usize = classes.iter().map(|c| c.beyond(options.outlier_z)).sum();
+    let total_extreme: usize = classes.iter().map(|c| c.beyond(extreme_z)).sum();
+    for (index, class) in classes.iter().enumerate() {
+        let outliers = class.beyond(options.outlier_z);
+        if outliers == 0 {
+            continue;
+        }
+        let class_rows = class.rows.len();
+        let other_rows = total_rows.saturating_sub(class_rows);
+        // More than chance under a normal model AND more than the other classes show
+        // (so a heavy-tailed column does not alarm in every class).
+        let beyond_chance = |count: usize, total: usize, normal: f64| {
+            let other_rate = if other_rows > 0 {
+                total.saturating_sub(count) as f64 / other_rows as f64
+            } else {
+                0.0
+            };
+            let count = count as f64;
+            count > chance_bound(class_rows as f64 * normal)
+                && (other_rows == 0 || count > chance_bound(class_rows as f64 * other_rate))
+        };
+        let extreme = class.beyond(extreme_z);
+        let elevated = beyond_chance(outliers, total_outliers, normal_rate)
+            || beyond_chance(extreme, total_extreme, extreme_rate);
+        // The rows to quarantine are those further out than the other classes' natural
+        // tail (their 99.99th |z| percentile): what only this class has.
+        let raised_rows: Vec<usize> = if elevated {
+            let mut other: Vec<f64> = classes
                 .iter()
-                .filter_map(|r| values.get(*r).copied())
+                .enumerate()
+                .filter(|(other, _)| *other != index)
+                .flat_map(|(_, c)| c.scores.iter().copied())
                 .collect();
-            let Some((center, mad)) = stats::median_and_mad(&class_values) else {
-                continue;
-            };
-            // A column constant within the class has no scale to measure distance by.
-            if mad <= 0.0 {
-                continue;
-            }
-            let scores = class_values
-                .iter()
-                .map(|v| stats::robust_z(*v, center, mad).abs())
-                .collect();
-            classes.push(ClassScores {
-                label,
-                rows,
-                scores,
-            });
-        }
-        let total_rows: usize = classes.iter().map(|c| c.rows.len()).sum();
-        let total_outliers: usize = classes.iter().map(|c| c.beyond(options.outlier_z)).sum();
-        let total_extreme: usize = classes.iter().map(|c| c.beyond(extreme_z)).sum();
-        for (index, class) in classes.iter().enumerate() {
-            let outliers = class.beyond(options.outlier_z);
-            if outliers == 0 {
-                continue;
-            }
-            let class_rows = class.rows.len();
-            let other_rows = total_rows.saturating_sub(class_rows);
-            // More than chance under a normal model AND more than the other classes show
-            // (so a heavy-tailed column does not alarm in every class).
-            let beyond_chance = |count: usize, total: usize, normal: f64| {
-                let other_rate = if other_rows > 0 {
-                    total.saturating_sub(count) as f64 / other_rows as f64
-                } else {
-                    0.0
-                };
-                let count = count as f64;
-                count > chance_bound(class_rows as f64 * normal)
-                    && (other_rows == 0 || count > chance_bound(class_rows as f64 * other_rate))
-            };
-            let extreme = class.beyond(extreme_z);
-            let elevated = beyond_chance(outliers, total_outliers, normal_rate)
-                || beyond_chance(extreme, total_extreme, extreme_rate);
-            // The rows to quarantine are those further out than the other classes' natural
-            // tail (their 99.99th |z| percentile): what only this class has.
-            let raised_rows: Vec<usize> = if elevated {
-                let mut other: Vec<f64> = classes
-                    .iter()
-                    .enumerate()
-                    .filter(|(other, _)| *other != index)
-                    .flat_map(|(_, c)| c.scores.iter().copied())
-                    .collect();
-                other.sort_unstable_by(f64::total_cmp);
-                let cut = stats::quantile(&other, 0.9999)
-                    .unwrap_or(0.0)
-                    .max(options.outlier_z);
-                class.rows_beyond(cut)
-            } else {
-                Vec::new()
-            };
-            let expected = class_rows as f64 * normal_rate;
-            let class_name = labels
-                .names
-                .get(class.label as usize)
-                .cloned()
-                .unwrap_or_default();
-            let severity = if raised_rows.is_empty() {
-                Severity::Info
-            } else {
-                Severity::Medium
-            };
-            let listed = if raised_rows.is_empty() {
-                class.rows_beyond(options.outlier_z)
-            } else {
-                raised_rows.clone()
-            };
-            result.findings.push(
-                Finding::new(
-                    &rules::CLASS_CONDITIONAL_OUTLIER,
-                    file.with_resource(format!("column {}", column.name)),
-                    format!(
-                        "{outliers} rows of class `{class_name}` have `{}` values with a robust z-score above {} ({extreme} above {extreme_z}; {expected:.1} expected by chance){}",
-                        column.name,
-                        options.outlier_z,
-                        if raised_rows.is_empty() {
-                            ": within chance or the other classes' natural tail, rows not flagged"
-                        } else {
-                            ""
-                        }
-                    ),
-                )
-                .with_severity(severity)
-                .with_evidence(format!(
-                    "class={class_name} rows_in_class={class_rows} outliers={outliers} extreme={extreme} flagged={}; rows: {}",
-                    raised_rows.len(),
-                    rows_text(&listed)
-                )),
-            );
-            flag(result, &raised_rows, &rules::CLASS_CONDITIONAL_OUTLIER);
-        }
+            other.sort_unstable_by(f64::total_cmp);
+            let cut = stats::quantile(&other, 0.9999)
+                .unwrap_or(0.0)
+                .max(options.outlier_z);
+            class.rows_beyond(cut)
+        } else {
+            Vec::new()
+        };
+        let expected = class_rows as f64 * normal_rate;
+        let class_name = labels
+            .names
+            .get(class.label as usize)
+            .cloned()
+            .unwrap_or_default();
+        let severity = if raised_rows.is_empty() {
+            Severity::Info
+        } else {
+            Severity::Medium
+        };
+        let listed = if raised_rows.is_empty() {
+            class.rows_beyond(options.outlier_z)
+        } else {
+            raised_rows.clone()
+        };
+        result.findings.push(
+            Finding::new(
+                &rules::CLASS_CONDITIONAL_OUTLIER,
+                file.with_resource(format!("column {}", column.name)),
+                format!(
+                    "{outliers} rows of class `{class_name}` have `{}` values with a robust z-score above {} ({extreme} above {extreme_z}; {expected:.1} expected by chance){}",
+                    column.name,
+                    options.outlier_z,
+                    if raised_rows.is_empty() {
+                        ": within chance or the other classes' natural tail, rows not flagged"
+                    } else {
+                        ""
+                    }
+                ),
+            )
+            .with_severity(severity)
+            .with_evidence(format!(
+                "class={class_name} rows_in_class={class_rows} outliers={outliers} extreme={extreme} flagged={}; rows: {}",
+                raised_rows.len(),
+                rows_text(&listed)
+            )),
+        );
+        flag(result, &raised_rows, &rules::CLASS_CONDITIONAL_OUTLIER);
     }
 }
 
@@ -595,144 +782,142 @@ impl ClassScores {
     }
 }
 
+/// Rows per label code.
+fn label_totals(labels: &LabelCodes) -> HashMap<u32, usize> {
+    let mut totals: HashMap<u32, usize> = HashMap::new();
+    for label in labels.codes.iter().flatten() {
+        *totals.entry(*label).or_default() += 1;
+    }
+    totals
+}
+
 fn trigger_values(
-    features: &[&LoadedColumn],
+    column: &LoadedColumn,
     labels: &LabelCodes,
+    label_totals: &HashMap<u32, usize>,
     options: &CheckOptions,
     file: &Location,
     result: &mut CheckResult,
 ) {
-    let mut label_totals: HashMap<u32, usize> = HashMap::new();
-    for label in labels.codes.iter().flatten() {
-        *label_totals.entry(*label).or_default() += 1;
-    }
     let labelled: usize = label_totals.values().sum();
     if labelled == 0 {
         return;
     }
-    for column in features {
-        let rows = labels.codes.len();
-        let key = |row: usize| -> Option<u64> {
-            match &column.values {
-                Values::Numeric(v) => v
-                    .get(row)
-                    .filter(|x| x.is_finite())
-                    // -0.0 and 0.0 are the same value.
-                    .map(|x| (if *x == 0.0 { 0.0_f64 } else { *x }).to_bits()),
-                Values::Text { codes, .. } => codes.get(row).copied().flatten().map(u64::from),
+    let rows = labels.codes.len();
+    let key = |row: usize| -> Option<u64> {
+        match &column.values {
+            Values::Numeric(v) => v.get(row).copied().and_then(numeric_key),
+            Values::Text { codes, .. } => codes.get(row).copied().flatten().map(u64::from),
+        }
+    };
+    // Count first; rows are gathered only for the few values that qualify.
+    let mut counts: HashMap<u64, usize> = HashMap::new();
+    for row in 0..rows {
+        if let Some(key) = key(row) {
+            *counts.entry(key).or_default() += 1;
+        }
+    }
+    let present: usize = counts.values().sum();
+    if present == 0 || counts.len() < 2 {
+        return;
+    }
+    let typical = 1.0 / counts.len() as f64;
+    let mut by_value: HashMap<u64, Vec<usize>> = counts
+        .iter()
+        .filter(|(_, count)| {
+            let share = **count as f64 / present as f64;
+            **count >= options.trigger_min_support
+                && share >= options.trigger_ratio * typical
+                && share <= options.trigger_max_share
+        })
+        .map(|(key, count)| (*key, Vec::with_capacity(*count)))
+        .collect();
+    if by_value.is_empty() {
+        return;
+    }
+    for row in 0..rows {
+        if let Some(list) = key(row).and_then(|key| by_value.get_mut(&key)) {
+            list.push(row);
+        }
+    }
+    let by_value_len = counts.len();
+    let typical_share = 1.0 / by_value_len as f64;
+    let mut candidates: Vec<&Vec<usize>> = by_value.values().collect();
+    candidates.sort();
+    for value_rows in candidates {
+        let share = value_rows.len() as f64 / present as f64;
+        if value_rows.len() < options.trigger_min_support
+            || share < options.trigger_ratio * typical_share
+            || share > options.trigger_max_share
+        {
+            continue;
+        }
+        let mut counts: HashMap<u32, usize> = HashMap::new();
+        for row in value_rows {
+            if let Some(label) = labels.codes.get(*row).copied().flatten() {
+                *counts.entry(label).or_default() += 1;
             }
+        }
+        let Some((label, count)) = counts
+            .into_iter()
+            .max_by_key(|(label, count)| (*count, std::cmp::Reverse(*label)))
+        else {
+            continue;
         };
-        // Count first; rows are gathered only for the few values that qualify.
-        let mut counts: HashMap<u64, usize> = HashMap::new();
-        for row in 0..rows {
-            if let Some(key) = key(row) {
-                *counts.entry(key).or_default() += 1;
-            }
-        }
-        let present: usize = counts.values().sum();
-        if present == 0 || counts.len() < 2 {
+        let purity = count as f64 / value_rows.len() as f64;
+        let base_rate = label_totals.get(&label).copied().unwrap_or(0) as f64 / labelled as f64;
+        // Tied to one label, and that label is not simply the majority everywhere.
+        if purity < options.trigger_purity || base_rate > purity - 0.25 {
             continue;
         }
-        let typical = 1.0 / counts.len() as f64;
-        let mut by_value: HashMap<u64, Vec<usize>> = counts
-            .iter()
-            .filter(|(_, count)| {
-                let share = **count as f64 / present as f64;
-                **count >= options.trigger_min_support
-                    && share >= options.trigger_ratio * typical
-                    && share <= options.trigger_max_share
-            })
-            .map(|(key, count)| (*key, Vec::with_capacity(*count)))
-            .collect();
-        if by_value.is_empty() {
-            continue;
-        }
-        for row in 0..rows {
-            if let Some(list) = key(row).and_then(|key| by_value.get_mut(&key)) {
-                list.push(row);
-            }
-        }
-        let by_value_len = counts.len();
-        let typical_share = 1.0 / by_value_len as f64;
-        let mut candidates: Vec<&Vec<usize>> = by_value.values().collect();
-        candidates.sort();
-        for value_rows in candidates {
-            let share = value_rows.len() as f64 / present as f64;
-            if value_rows.len() < options.trigger_min_support
-                || share < options.trigger_ratio * typical_share
-                || share > options.trigger_max_share
-            {
-                continue;
-            }
-            let mut counts: HashMap<u32, usize> = HashMap::new();
-            for row in value_rows {
-                if let Some(label) = labels.codes.get(*row).copied().flatten() {
-                    *counts.entry(label).or_default() += 1;
-                }
-            }
-            let Some((label, count)) = counts
-                .into_iter()
-                .max_by_key(|(label, count)| (*count, std::cmp::Reverse(*label)))
-            else {
-                continue;
-            };
-            let purity = count as f64 / value_rows.len() as f64;
-            let base_rate = label_totals.get(&label).copied().unwrap_or(0) as f64 / labelled as f64;
-            // Tied to one label, and that label is not simply the majority everywhere.
-            if purity < options.trigger_purity || base_rate > purity - 0.25 {
-                continue;
-            }
-            let first = value_rows.first().copied().unwrap_or(0);
-            let value = column.text(first).unwrap_or_default();
-            let label_name = labels
-                .names
-                .get(label as usize)
-                .cloned()
-                .unwrap_or_default();
-            result.findings.push(
-                Finding::new(
-                    &rules::BACKDOOR_TRIGGER_VALUE,
-                    file.with_resource(format!("column {}", column.name)),
-                    format!(
-                        "value `{value}` of `{}` occurs in {} rows ({:.2} %, {:.0}× a typical value) and {:.1} % of them are labelled `{label_name}` (overall {:.1} %)",
-                        column.name,
-                        value_rows.len(),
-                        share * 100.0,
-                        share / typical_share,
-                        purity * 100.0,
-                        base_rate * 100.0
-                    ),
-                )
-                .with_evidence(format!(
-                    "column={} value={value} rows={} label={label_name} purity={purity:.3}; rows: {}",
+        let first = value_rows.first().copied().unwrap_or(0);
+        let value = column.text(first).unwrap_or_default();
+        let label_name = labels
+            .names
+            .get(label as usize)
+            .cloned()
+            .unwrap_or_default();
+        result.findings.push(
+            Finding::new(
+                &rules::BACKDOOR_TRIGGER_VALUE,
+                file.with_resource(format!("column {}", column.name)),
+                format!(
+                    "value `{value}` of `{}` occurs in {} rows ({:.2} %, {:.0}× a typical value) and {:.1} % of them are labelled `{label_name}` (overall {:.1} %)",
                     column.name,
                     value_rows.len(),
-                    rows_text(value_rows)
-                )),
-            );
-            flag(result, value_rows, &rules::BACKDOOR_TRIGGER_VALUE);
-        }
+                    share * 100.0,
+                    share / typical_share,
+                    purity * 100.0,
+                    base_rate * 100.0
+                ),
+            )
+            .with_evidence(format!(
+                "column={} value={value} rows={} label={label_name} purity={purity:.3}; rows: {}",
+                column.name,
+                value_rows.len(),
+                rows_text(value_rows)
+            )),
+        );
+        flag(result, value_rows, &rules::BACKDOOR_TRIGGER_VALUE);
     }
 }
 
-/// Shares of each text value of a column (numbers formatted), missing values left out.
-fn shares(column: &LoadedColumn, rows: usize) -> BTreeMap<String, f64> {
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for row in 0..rows {
-        if let Some(value) = column.text(row) {
-            *counts.entry(value).or_default() += 1;
-        }
-    }
+/// Shares of each text value of a counted column (numbers formatted), missing values left
+/// out.
+fn shares(table: &TableScan, column: &str) -> BTreeMap<String, f64> {
+    let Some(counts) = table.counts.get(column) else {
+        return BTreeMap::new();
+    };
     let total: usize = counts.values().sum();
     counts
-        .into_iter()
+        .iter()
         .map(|(k, v)| {
             (
-                k,
+                k.clone(),
                 if total == 0 {
                     0.0
                 } else {
-                    v as f64 / total as f64
+                    *v as f64 / total as f64
                 },
             )
         })
@@ -758,20 +943,14 @@ fn aligned(
 }
 
 fn label_shift(
-    current: &Table,
-    reference: &Table,
+    current: &TableScan,
+    reference: &TableScan,
     options: &CheckOptions,
     file: &Location,
     result: &mut CheckResult,
 ) {
-    let (Some(now), Some(before)) = (
-        current.column(&options.label),
-        reference.column(&options.label),
-    ) else {
-        return;
-    };
-    let now = shares(now, current.rows);
-    let before = shares(before, reference.rows);
+    let now = shares(current, &options.label);
+    let before = shares(reference, &options.label);
     let (keys, previous, latest) = aligned(&before, &now);
     let distance = stats::jensen_shannon(&stats::smoothed(&previous), &stats::smoothed(&latest));
     let appeared_or_vanished = previous
@@ -808,21 +987,18 @@ fn label_shift(
     );
 }
 
+/// `source_rows` is the current snapshot's source column, to list the rows of a new source.
 fn source_shift(
-    current: &Table,
-    reference: &Table,
+    current: &TableScan,
+    reference: &TableScan,
     source: &str,
+    source_rows: &LoadedColumn,
     options: &CheckOptions,
     file: &Location,
     result: &mut CheckResult,
 ) {
-    let (Some(now_column), Some(before_column)) =
-        (current.column(source), reference.column(source))
-    else {
-        return;
-    };
-    let now = shares(now_column, current.rows);
-    let before = shares(before_column, reference.rows);
+    let now = shares(current, source);
+    let before = shares(reference, source);
     let (keys, previous, latest) = aligned(&before, &now);
     for (key, (p, c)) in keys.iter().zip(previous.iter().zip(&latest)) {
         let new_source = *p == 0.0 && *c >= options.source_shift / 2.0;
@@ -844,7 +1020,7 @@ fn source_shift(
         // grew, its old and new rows cannot be told apart.
         if new_source {
             let rows: Vec<usize> = (0..current.rows)
-                .filter(|row| now_column.text(*row).as_deref() == Some(key.as_str()))
+                .filter(|row| source_rows.text(*row).as_deref() == Some(key.as_str()))
                 .collect();
             finding = finding.with_evidence(format!("source={key}; rows: {}", rows_text(&rows)));
             flag(result, &rows, &rules::SOURCE_SHARE_SHIFT);
@@ -855,7 +1031,12 @@ fn source_shift(
     }
 }
 
-fn schema_changes(current: &Table, reference: &Table, file: &Location, result: &mut CheckResult) {
+fn schema_changes(
+    current: &TableScan,
+    reference: &TableScan,
+    file: &Location,
+    result: &mut CheckResult,
+) {
     let mut push = |column: &str, message: String| {
         result.findings.push(
             Finding::new(
@@ -884,11 +1065,11 @@ fn schema_changes(current: &Table, reference: &Table, file: &Location, result: &
                 ),
             ),
             Some(before) => {
-                let rate = |c: &LoadedColumn, rows: usize| {
+                let rate = |c: &ColumnInfo, rows: usize| {
                     if rows == 0 {
                         0.0
                     } else {
-                        c.missing() as f64 / rows as f64
+                        c.missing as f64 / rows as f64
                     }
                 };
                 let (was, now) = (rate(before, reference.rows), rate(column, current.rows));
@@ -997,6 +1178,17 @@ mod tests {
         }
     }
 
+    fn check_path(current: &Path, reference: Option<&Path>, options: &CheckOptions) -> CheckResult {
+        check_files(
+            current,
+            reference,
+            &ReadOptions::default(),
+            DEFAULT_MAX_ROWS,
+            options,
+        )
+        .unwrap()
+    }
+
     fn flagged(result: &CheckResult, indicator: &str) -> Vec<usize> {
         result
             .flagged_rows
@@ -1010,8 +1202,7 @@ mod tests {
     fn every_injected_row_is_flagged_with_few_false_flags() {
         let rows = 20_000;
         let scenario = scenario(rows, 7);
-        let table = load_table(&scenario.path, &ReadOptions::default(), DEFAULT_MAX_ROWS).unwrap();
-        let result = check(&table, None, &CheckOptions::new("label")).unwrap();
+        let result = check_path(&scenario.path, None, &CheckOptions::new("label"));
 
         assert_eq!(
             flagged(&result, "conflicting-duplicate-labels"),
@@ -1077,8 +1268,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("clean.csv");
         std::fs::write(&path, csv).unwrap();
-        let table = load_table(&path, &ReadOptions::default(), DEFAULT_MAX_ROWS).unwrap();
-        let result = check(&table, Some(&table), &CheckOptions::new("label")).unwrap();
+        let result = check_path(&path, Some(&path), &CheckOptions::new("label"));
         assert!(
             result.findings.iter().all(|f| f.severity == Severity::Info),
             "{:#?}",
@@ -1106,11 +1296,9 @@ mod tests {
         }
         std::fs::write(&before, old).unwrap();
         std::fs::write(&after, new).unwrap();
-        let reference = load_table(&before, &ReadOptions::default(), DEFAULT_MAX_ROWS).unwrap();
-        let current = load_table(&after, &ReadOptions::default(), DEFAULT_MAX_ROWS).unwrap();
         let mut options = CheckOptions::new("label");
         options.source = Some("source".into());
-        let result = check(&current, Some(&reference), &options).unwrap();
+        let result = check_path(&after, Some(&before), &options);
         let ids: Vec<&str> = result.findings.iter().map(|f| f.rule.id).collect();
         assert!(ids.contains(&"data/label-shift"), "{ids:?}");
         assert!(ids.contains(&"data/source-share-shift"), "{ids:?}");
@@ -1140,8 +1328,26 @@ mod tests {
             flagged(&result, "source-share-shift"),
             (0..400).collect::<Vec<_>>()
         );
-        let error = check(&current, None, &CheckOptions::new("nope")).unwrap_err();
-        assert!(error.to_string().contains("no column `nope`"));
+        let options = CheckOptions::new("nope");
+        let error = check_files(&after, None, &ReadOptions::default(), 2000, &options);
+        assert!(error.unwrap_err().to_string().contains("no column `nope`"));
+        let mut options = CheckOptions::new("label");
+        options.source = Some("batch".into());
+        let error = check_files(
+            &after,
+            Some(&before),
+            &ReadOptions::default(),
+            2000,
+            &options,
+        );
+        assert!(error.unwrap_err().to_string().contains("no column `batch`"));
+        let error = check_files(&after, None, &ReadOptions::default(), 999, &options);
+        assert!(
+            error
+                .unwrap_err()
+                .to_string()
+                .contains("more than 999 rows")
+        );
         let sample = [FlaggedRow {
             row: 3,
             indicator: "source-share-shift",

@@ -367,6 +367,20 @@ pub fn compare(
             reference.sample_cap.min(current.sample_cap)
         ));
     }
+    let sketched: Vec<&str> = reference
+        .columns
+        .iter()
+        .filter(|c| matches!(&c.summary, ColumnSummary::Numeric(n) if n.quantile_sketch))
+        .map(|c| c.name.as_str())
+        .collect();
+    if !sketched.is_empty() {
+        notes.push(format!(
+            "the reference profile keeps a quantile sketch of {} ({} values each): KS statistics are within 1/{} and normed distances within a few thousandths of the full sample's",
+            sketched.join(", "),
+            crate::profile::SAVED_SAMPLE_VALUES,
+            crate::profile::SAVED_SAMPLE_VALUES
+        ));
+    }
     for skipped in reference.skipped.iter().chain(&current.skipped) {
         notes.push(format!(
             "column `{}` ({}) is not numeric or categorical and was not compared",
@@ -1029,6 +1043,34 @@ mod tests {
             let column = test_of(name);
             assert!(!column.drifted, "{name}: p={:?}", column.p_value);
         }
+    }
+
+    #[test]
+    fn a_saved_quantile_sketch_gives_the_same_verdicts() {
+        let reference = profile("reference.parquet", &drift_table(60_000, 1, false));
+        let current = profile("current.parquet", &drift_table(60_000, 2, true));
+        let options = DriftOptions::default();
+        let direct = compare(&reference, &current, &options).unwrap();
+        let sketch = reference
+            .clone()
+            .summarised(crate::profile::SAVED_SAMPLE_VALUES);
+        let saved = serde_json::to_vec(&sketch).unwrap();
+        assert!(saved.len() < 2_000_000, "{} bytes", saved.len());
+        let loaded = crate::profile::load_profile(std::path::Path::new("p.json"), &saved).unwrap();
+        let profiled = compare(&loaded, &current, &options).unwrap();
+        assert_eq!(verdicts(&direct), verdicts(&profiled));
+        assert_scenario(&profiled);
+        for (a, b) in direct.columns.iter().zip(&profiled.columns) {
+            assert!((a.statistic - b.statistic).abs() < 2e-3, "{a:#?} {b:#?}");
+            assert!(
+                (a.psi - b.psi).abs() < 2e-3,
+                "{} {} {}",
+                a.column,
+                a.psi,
+                b.psi
+            );
+        }
+        assert!(profiled.notes.iter().any(|n| n.contains("quantile sketch")));
     }
 
     #[test]

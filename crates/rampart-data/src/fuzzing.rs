@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::check::{CheckOptions, check, load_table};
+use crate::check::{CheckOptions, check_files, load_table};
 use crate::profile::{ProfileOptions, profile_table};
 use crate::read::ReadOptions;
 
@@ -31,7 +31,8 @@ pub fn read_bytes(data: &[u8], extension: &str) -> bool {
     if let Ok(table) = load_table(&path, &read, 100_000)
         && let Some(first) = table.columns.first()
     {
-        let _ = check(&table, Some(&table), &CheckOptions::new(first.name.clone()));
+        let options = CheckOptions::new(first.name.clone());
+        let _ = check_files(&path, Some(&path), &read, 100_000, &options);
     }
     let _ = crate::read::read_f64_matrix(&path, None, None);
     let _ = std::fs::remove_file(&path);

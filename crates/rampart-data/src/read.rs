@@ -7,7 +7,7 @@
 
 use std::collections::HashSet;
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -280,6 +280,12 @@ impl Iterator for TableReader {
                 return None;
             }
             Ok(Some(Ok(batch))) => self.convert(batch),
+            Ok(Some(Err(error))) if self.format == Format::JsonLines => {
+                Err(
+                    json_lines_error(&self.path, Some(&self.schema), self.rows_read)
+                        .unwrap_or_else(|| self.malformed(error)),
+                )
+            }
             Ok(Some(Err(error))) => Err(self.malformed(error)),
             Err(_) => Err(self.malformed("the decoder failed on malformed content")),
         };
@@ -370,7 +376,9 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<TableReader, DataError
         Format::JsonLines => {
             let (inferred, _) =
                 arrow::json::reader::infer_json_schema(BufReader::new(&mut file), Some(infer_rows))
-                    .map_err(|e| malformed(&e))?;
+                    .map_err(|e| {
+                        json_lines_error(path, None, 0).unwrap_or_else(|| malformed(&e))
+                    })?;
             file.seek(SeekFrom::Start(0)).map_err(io_error)?;
             let full = apply_overrides(widen_integers(inferred), &options.schema);
             let projection = projection(path, &full, options.columns.as_deref())?;
@@ -475,6 +483,74 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<TableReader, DataError
         rows_read: 0,
         finished: false,
     })
+}
+
+/// Arrow's JSON decoder reports a bad value or line without saying where. On that error path
+/// only, the file is re-read from data row `from_row` (0-based; blank lines are not rows) and
+/// each line checked on its own — as JSON, then with Arrow's decoder for `schema` — so the
+/// error can name the line, the row and the field. `None` if no line fails on its own (the
+/// caller then reports Arrow's message).
+fn json_lines_error(path: &Path, schema: Option<&SchemaRef>, from_row: u64) -> Option<DataError> {
+    let mut reader = BufReader::new(File::open(path).ok()?);
+    let mut line = Vec::new();
+    let (mut line_number, mut row) = (0u64, 0u64);
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line).ok()? == 0 {
+            return None;
+        }
+        line_number += 1;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        row += 1;
+        if row <= from_row {
+            continue;
+        }
+        let at = |column: String, message: String| {
+            Some(DataError::BadValue {
+                path: path.to_owned(),
+                column,
+                row: Some(row - 1),
+                message: format!("line {line_number}: {message}"),
+            })
+        };
+        match serde_json::from_slice::<serde_json::Value>(&line) {
+            Err(error) => {
+                return at(
+                    "(none)".to_owned(),
+                    format!("not valid JSON (column {}): {error}", error.column()),
+                );
+            }
+            Ok(value) if !value.is_object() => {
+                return at(
+                    "(none)".to_owned(),
+                    "expected one JSON object per line".to_owned(),
+                );
+            }
+            Ok(_) => {}
+        }
+        let Some(schema) = schema else {
+            continue;
+        };
+        let decoded = arrow::json::ReaderBuilder::new(schema.clone())
+            .build_decoder()
+            .and_then(|mut decoder| {
+                decoder.decode(&line)?;
+                decoder.flush()
+            });
+        if let Err(error) = decoded {
+            let message = error.to_string();
+            let field = json_error_field(&message).unwrap_or("(none)").to_owned();
+            return at(field, message);
+        }
+    }
+}
+
+/// The field Arrow's JSON decoder names in `whilst decoding field 'x': …`.
+fn json_error_field(message: &str) -> Option<&str> {
+    let rest = message.split_once("decoding field '")?.1;
+    Some(rest.split_once("':")?.0)
 }
 
 fn read_head(file: &mut File, head: &mut [u8]) -> std::io::Result<usize> {
@@ -901,6 +977,51 @@ mod tests {
         let batches = read_all(&path, &ReadOptions::default()).unwrap();
         assert_eq!(batches[0].num_rows(), 2);
         assert_eq!(batches[0].schema().field(0).data_type(), &DataType::Float64);
+    }
+
+    #[test]
+    fn json_lines_errors_name_file_line_row_and_field() {
+        // A type error past the inferred rows, after a blank line, in a later batch.
+        let mut jsonl = Vec::new();
+        for i in 0..30 {
+            jsonl.extend_from_slice(format!("{{\"a\": {i}, \"b\": \"x\"}}\n").as_bytes());
+        }
+        jsonl.extend_from_slice(b"\n{\"a\": \"oops\", \"b\": \"y\"}\n{\"a\": 1, \"b\": \"z\"}\n");
+        let (_dir, path) = write_temp("typed.jsonl", &jsonl);
+        let options = ReadOptions {
+            infer_rows: 5,
+            batch_size: 8,
+            ..ReadOptions::default()
+        };
+        let error = read_all(&path, &options).unwrap_err().to_string();
+        assert!(error.contains("typed.jsonl"), "{error}");
+        assert!(error.contains("column `a`"), "{error}");
+        assert!(error.contains("row 30"), "{error}");
+        assert!(error.contains("line 32"), "{error}");
+
+        // A malformed line, both while inferring types and while reading.
+        for (infer_rows, name) in [(100, "broken_early.jsonl"), (2, "broken_late.jsonl")] {
+            let (_dir, path) = write_temp(name, b"{\"a\": 1}\n{\"a\": 2}\n{\"a\": 3}\n{\"a\" 4}\n");
+            let options = ReadOptions {
+                infer_rows,
+                ..ReadOptions::default()
+            };
+            let error = read_all(&path, &options).unwrap_err().to_string();
+            assert!(error.contains(name), "{error}");
+            assert!(
+                error.contains("line 4") && error.contains("row 3"),
+                "{error}"
+            );
+            assert!(error.contains("not valid JSON"), "{error}");
+        }
+        let (_dir, path) = write_temp("array.jsonl", b"{\"a\": 1}\n[1, 2]\n");
+        let error = read_all(&path, &ReadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("line 2") && error.contains("one JSON object"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -9,16 +9,31 @@ use statrs::distribution::{ChiSquared, ContinuousCDF, Normal};
 /// a bin that one side lacks counts as a large but finite divergence instead of infinity.
 pub const ZERO_SHARE: f64 = 0.0001;
 
-/// Two-sample Kolmogorov–Smirnov: the statistic `D = sup |F_a - F_b|` and its two-sided
-/// p-value from the asymptotic Kolmogorov distribution with Stephens' small-sample correction
-/// (`λ = (√n_e + 0.12 + 0.11/√n_e)·D`, `n_e = n·m/(n+m)`). `None` when a side is empty.
+/// Above this sample size (on either side) the KS p-value is asymptotic, as in scipy's
+/// `ks_2samp(method='auto')`; up to it the exact distribution is computed.
+pub const KS_EXACT_MAX_N: usize = 10_000;
+
+/// Two-sample Kolmogorov–Smirnov on sorted samples: the statistic `D = sup |F_a - F_b|` (ties
+/// count on both sides at once, as scipy's right-sided `searchsorted` does) and its two-sided
+/// p-value. As scipy's `ks_2samp(method='auto')`: exact when both samples have at most
+/// [`KS_EXACT_MAX_N`] values (Hodges' lattice-path count, in Viehmann's numerically stable
+/// form; the closed alternating sum when the sizes are equal), falling back to the asymptotic
+/// value if the exact computation does not give a probability. The asymptotic p-value is the
+/// Kolmogorov limit with Stephens' small-sample correction
+/// (`λ = (√n_e + 0.12 + 0.11/√n_e)·D`, `n_e = n·m/(n+m)`), where scipy uses the one-sample
+/// distribution at `round(n_e)`; both agree closely at the sizes it is used for.
+/// `None` when a side is empty.
 pub fn ks_two_sample(a: &[f64], b: &[f64]) -> Option<(f64, f64)> {
     if a.is_empty() || b.is_empty() {
         return None;
     }
-    let (n, m) = (a.len() as f64, b.len() as f64);
+    let (n, m) = (a.len() as u128, b.len() as u128);
+    let g = gcd(n, m);
+    // D·lcm(n, m) is the integer max |i·m/g − j·n/g|: computing it exactly avoids the
+    // rounding that scipy needs to recover it from floating-point CDF differences.
+    let (a_step, b_step) = (m / g, n / g);
     let (mut i, mut j) = (0usize, 0usize);
-    let mut d: f64 = 0.0;
+    let mut h: u128 = 0;
     while i < a.len() && j < b.len() {
         let x = a[i].min(b[j]);
         while i < a.len() && a[i] <= x {
@@ -27,11 +42,103 @@ pub fn ks_two_sample(a: &[f64], b: &[f64]) -> Option<(f64, f64)> {
         while j < b.len() && b[j] <= x {
             j += 1;
         }
-        d = d.max((i as f64 / n - j as f64 / m).abs());
+        h = h.max((i as u128 * a_step).abs_diff(j as u128 * b_step));
     }
-    let effective = (n * m / (n + m)).sqrt();
-    let lambda = (effective + 0.12 + 0.11 / effective) * d;
-    Some((d, kolmogorov_survival(lambda)))
+    let lcm = a_step * n;
+    let d = h as f64 / lcm as f64;
+    let exact = if a.len().max(b.len()) <= KS_EXACT_MAX_N {
+        ks_exact_p_value(n, m, g, h)
+    } else {
+        None
+    };
+    let p_value = exact.unwrap_or_else(|| {
+        let (n, m) = (n as f64, m as f64);
+        let effective = (n * m / (n + m)).sqrt();
+        kolmogorov_survival((effective + 0.12 + 0.11 / effective) * d)
+    });
+    Some((d, p_value.clamp(0.0, 1.0)))
+}
+
+fn gcd(mut a: u128, mut b: u128) -> u128 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+/// `P(D ≥ h/lcm(n, m))` under the null for sample sizes `n`, `m` with `g = gcd(n, m)`;
+/// `None` when the computation does not yield a probability (then the caller falls back to
+/// the asymptotic value, as scipy does).
+fn ks_exact_p_value(n: u128, m: u128, g: u128, h: u128) -> Option<f64> {
+    if h == 0 {
+        return Some(1.0);
+    }
+    let to_i64 = |v: u128| i64::try_from(v).ok();
+    let (n, m, g, h) = (to_i64(n)?, to_i64(m)?, to_i64(g)?, to_i64(h)?);
+    let p = if n == m {
+        prob_outside_square(n, h)
+    } else {
+        prob_outside_lines(n, m, g, h)?
+    };
+    (p.is_finite() && (0.0..=1.0).contains(&p)).then_some(p)
+}
+
+/// Equal sizes `n`: `2·Σ_k (−1)^(k+1) C(2n, n−kh) / C(2n, n)`, evaluated Horner-style as
+/// `2·A₀(1 − A₁(1 − A₂(…)))` with each ratio built from `h` simple factors, which avoids the
+/// cancellation of the plain alternating sum (scipy's `_compute_prob_outside_square`).
+fn prob_outside_square(n: i64, h: i64) -> f64 {
+    let mut p = 0.0;
+    for k in (0..=n / h).rev() {
+        let mut ratio = 1.0;
+        for j in 0..h {
+            ratio = ratio * (n - k * h - j) as f64 / (n + k * h + j + 1) as f64;
+        }
+        p = ratio * (1.0 - p);
+    }
+    2.0 * p
+}
+
+/// Unequal sizes: the share of lattice paths from (0, 0) to (m, n) that leave the band
+/// `|x/m − y/n| < h/lcm`, computed column by column over a sliding window of the band as
+/// `1 − inside share` directly (Viehmann 2021, arXiv:2102.08037; scipy's
+/// `_compute_outer_prob_inside_method`). `None` if the window ever leaves its buffer.
+fn prob_outside_lines(n: i64, m: i64, g: i64, h: i64) -> Option<f64> {
+    let (m, n) = if m < n { (n, m) } else { (m, n) };
+    let (mg, ng) = (m / g, n / g);
+    let to_usize = |v: i64| usize::try_from(v).ok();
+    let mut min_j: i64 = 0;
+    let mut max_j: i64 = (h.div_euclid(mg) + i64::from(h.rem_euclid(mg) != 0)).min(n + 1);
+    let mut current_len = max_j - min_j;
+    let mut column = vec![1.0; to_usize((2 * max_j + 2).min(n + 1))?];
+    for cell in column.get_mut(..to_usize(max_j)?)? {
+        *cell = 0.0;
+    }
+    for i in 1..=m {
+        let (last_min_j, last_len) = (min_j, current_len);
+        min_j = ((ng * i - h).div_euclid(mg) + 1).clamp(0, n);
+        let upper = ng * i + h;
+        max_j = (upper.div_euclid(mg) + i64::from(upper.rem_euclid(mg) != 0)).min(n + 1);
+        if max_j <= min_j {
+            return Some(1.0);
+        }
+        let mut value = if min_j == 0 { 0.0 } else { 1.0 };
+        for offset in 0..max_j - min_j {
+            let j = offset + min_j;
+            let previous = *column.get(to_usize(offset + min_j - last_min_j)?)?;
+            value = (previous * i as f64 + value * j as f64) / (i + j) as f64;
+            *column.get_mut(to_usize(offset)?)? = value;
+        }
+        current_len = max_j - min_j;
+        if last_len > current_len {
+            // Cells the window moved past are outside the band: all their paths left it.
+            let start = to_usize(current_len)?;
+            let end = to_usize(last_len)?.min(column.len());
+            for cell in column.get_mut(start..end).unwrap_or_default() {
+                *cell = 1.0;
+            }
+        }
+    }
+    column.get(to_usize(max_j - min_j - 1)?).copied()
 }
 
 /// `P(K > λ)` for the Kolmogorov distribution.
@@ -280,14 +387,61 @@ mod tests {
     #[test]
     fn ks_matches_scipy() {
         let (d, p) = ks_two_sample(&sorted(&A), &sorted(&B)).unwrap();
-        assert!(close(d, 0.398_571_428_571_428_5, 1e-12), "{d}");
-        // scipy's `asymp` uses kstwo(round(n_e)); the Kolmogorov limit with Stephens'
-        // correction agrees to within 10 % here.
-        assert!((p / 0.022_452_941_507_780_988 - 1.0).abs() < 0.1, "{p}");
+        assert!(close(d, 0.398_571_428_571_428_6, 1e-12), "{d}");
+        // Exact (both samples ≤ 10000), as scipy's `ks_2samp(method='auto')`.
+        assert!(close(p, 0.020_930_162_902_134_772, 1e-12), "{p}");
         let (same_d, same_p) = ks_two_sample(&sorted(&A), &sorted(&A)).unwrap();
-        assert_eq!(same_d, 0.0);
-        assert!(same_p > 0.99);
+        assert_eq!((same_d, same_p), (0.0, 1.0));
         assert!(ks_two_sample(&[], &A).is_none());
+    }
+
+    /// `(n, multiplier, offset, modulus, scale, shift)`: the sample
+    /// `((i·multiplier + offset) mod modulus)·scale + shift` for `i < n`, computed the same way
+    /// by tests/fixtures/ks_exact_values.py.
+    type FormulaSample = (usize, usize, usize, usize, f64, f64);
+
+    fn formula_sample(spec: FormulaSample) -> Vec<f64> {
+        let (n, multiplier, offset, modulus, scale, shift) = spec;
+        sorted(
+            &(0..n)
+                .map(|i| ((i * multiplier + offset) % modulus) as f64 * scale + shift)
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    #[test]
+    fn ks_p_values_match_scipy_exact_and_asymptotic() {
+        // From tests/fixtures/ks_exact_values.py (scipy 1.17, `ks_2samp(method='auto')`):
+        // (a, b, statistic, p-value, exact?).
+        #[rustfmt::skip]
+        let cases: [(FormulaSample, FormulaSample, f64, f64, bool); 12] = [
+            ((25, 37, 0, 101, 0.1, 0.0), (28, 53, 11, 97, 0.1, 0.0), 0.08857142857142856, 0.9992438291330517, true),
+            ((40, 37, 0, 101, 0.1, 0.0), (40, 53, 11, 97, 0.1, 1.0), 0.15, 0.7659314523482239, true),
+            ((30, 7, 3, 10, 1.0, 0.0), (45, 3, 1, 10, 1.0, 0.0), 0.03333333333333333, 1.0, true),
+            ((60, 37, 0, 101, 0.1, 0.0), (90, 53, 11, 97, 0.1, 3.0), 0.31666666666666665, 0.0011660055874115356, true),
+            ((300, 37, 0, 1009, 0.01, 0.0), (700, 53, 11, 997, 0.01, 0.5), 0.05238095238095238, 0.5943196509400739, true),
+            ((997, 31, 5, 1009, 0.01, 0.0), (1000, 29, 7, 1013, 0.01, 0.2), 0.023924774322968908, 0.926898635659526, true),
+            ((50, 37, 0, 101, 0.1, 0.0), (50, 53, 11, 97, 0.1, 2.0), 0.24, 0.11238524845512393, true),
+            ((50, 7, 3, 10, 1.0, 0.0), (50, 3, 1, 10, 1.0, 1.0), 0.1, 0.9667464356809096, true),
+            ((120, 37, 0, 101, 0.1, 0.0), (80, 53, 11, 97, 0.1, 1.5), 0.17083333333333334, 0.11204721438537643, true),
+            ((5, 1, 0, 5, 1.0, 0.0), (5, 1, 0, 5, 1.0, 0.0), 0.0, 1.0, true),
+            ((3, 1, 0, 3, 1.0, 0.0), (4, 1, 0, 4, 1.0, 10.0), 1.0, 0.05714285714285715, true),
+            ((20000, 37, 0, 1009, 0.01, 0.0), (50, 53, 11, 97, 0.1, 0.0), 0.06740000000000002, 0.9654622548621086, false),
+        ];
+        for (a_spec, b_spec, statistic, p_value, exact) in cases {
+            let (a, b) = (formula_sample(a_spec), formula_sample(b_spec));
+            for (first, second) in [(&a, &b), (&b, &a)] {
+                let (d, p) = ks_two_sample(first, second).unwrap();
+                assert!(close(d, statistic, 1e-12), "{a_spec:?} {b_spec:?}: D {d}");
+                if exact {
+                    let relative = (p - p_value).abs() / p_value;
+                    assert!(relative < 1e-9, "{a_spec:?} {b_spec:?}: p {p} vs {p_value}");
+                } else {
+                    // Asymptotic on both sides, by different formulas (see the doc comment).
+                    assert!(close(p, p_value, 0.02), "{a_spec:?} {b_spec:?}: p {p}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,4 +1,5 @@
 use std::fmt;
+use std::io::Read;
 
 use sha2::{Digest as _, Sha256};
 
@@ -67,17 +68,27 @@ impl fmt::Display for Digest {
 
 /// Checks `bytes` against `expected` (and the descriptor's size when it has one).
 pub(crate) fn verify(blob: &str, bytes: &[u8], expected: &Digest, size: Option<u64>) -> Result<()> {
+    check(blob, &Digest::of(bytes), bytes.len() as u64, expected, size)
+}
+
+/// Checks a digest and length already taken (by a [`HashingReader`]) against `expected`.
+pub(crate) fn check(
+    blob: &str,
+    actual: &Digest,
+    len: u64,
+    expected: &Digest,
+    size: Option<u64>,
+) -> Result<()> {
     if let Some(size) = size
-        && size != bytes.len() as u64
+        && size != len
     {
         return Err(ImageError::DigestMismatch {
             blob: blob.to_owned(),
             expected: format!("{size} bytes"),
-            actual: format!("{} bytes", bytes.len()),
+            actual: format!("{len} bytes"),
         });
     }
-    let actual = Digest::of(bytes);
-    if &actual != expected {
+    if actual != expected {
         return Err(ImageError::DigestMismatch {
             blob: blob.to_owned(),
             expected: expected.to_string(),
@@ -85,6 +96,40 @@ pub(crate) fn verify(blob: &str, bytes: &[u8], expected: &Digest, size: Option<u
         });
     }
     Ok(())
+}
+
+/// Hashes and counts what is read through it, so a stream is verified as it is consumed.
+pub(crate) struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+    len: u64,
+}
+
+impl<R: Read> HashingReader<R> {
+    pub fn new(inner: R) -> Self {
+        HashingReader {
+            inner,
+            hasher: Sha256::new(),
+            len: 0,
+        }
+    }
+
+    /// Reads the rest of the stream, then returns its digest and length.
+    pub fn finish(mut self) -> std::io::Result<(Digest, u64)> {
+        std::io::copy(&mut self, &mut std::io::sink())?;
+        let hex = hex::encode(self.hasher.finalize());
+        Ok((Digest { hex }, self.len))
+    }
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buf)?;
+        let chunk = buf.get(..read).unwrap_or_default();
+        self.hasher.update(chunk);
+        self.len += read as u64;
+        Ok(read)
+    }
 }
 
 /// Hostile strings end up in error messages; keep them short.

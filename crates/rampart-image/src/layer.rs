@@ -1,14 +1,14 @@
-//! Layer blobs: recognising their compression and decompressing them within the limits.
+//! Layer blobs: recognising their compression and decompressing them.
 //!
-//! Memory: `rampart_archive::tar` reads byte slices, so a compressed layer is decompressed
-//! into memory, one layer at a time, and dropped before the next. Each layer may expand to at
-//! most `limits.max_decompressed_bytes` and all layers together to
-//! `limits.max_total_decompressed_bytes`; beyond that the layer is reported
-//! (`scan/limit-exceeded`) and only what fit is read. Uncompressed layers are zero-copy
-//! slices of the mapped image and cost no memory.
+//! Layers are decompressed as streams ([`decoder`]), never into memory whole; a gzip- or
+//! zstd-wrapped image archive is decompressed into memory by [`decompress`], within the
+//! limits (`max_decompressed_bytes`, `max_total_decompressed_bytes`; beyond them it is
+//! reported, `scan/limit-exceeded`, and not read).
 
 use std::borrow::Cow;
-use std::io::Read;
+use std::cell::RefCell;
+use std::io::{self, BufRead, Read};
+use std::rc::Rc;
 
 use flate2::read::MultiGzDecoder;
 use rampart_core::rules::{LIMIT_EXCEEDED, MALFORMED};
@@ -23,6 +23,16 @@ pub enum Compression {
     None,
     Gzip,
     Zstd,
+}
+
+impl Compression {
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::None => "uncompressed",
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        }
+    }
 }
 
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
@@ -42,6 +52,78 @@ pub fn sniff(bytes: &[u8]) -> Compression {
         Compression::Zstd
     } else {
         Compression::None
+    }
+}
+
+/// A reader of the decompressed content of a `compression` stream read from `input`.
+pub fn decoder<'r, R: BufRead + 'r>(compression: Compression, input: R) -> Box<dyn Read + 'r> {
+    match compression {
+        Compression::None => Box::new(input),
+        Compression::Gzip => Box::new(MultiGzDecoder::new(input)),
+        Compression::Zstd => Box::new(ZstdFrames {
+            input: Rc::new(RefCell::new(input)),
+            frame: None,
+        }),
+    }
+}
+
+/// The input of a zstd stream, shared between the frame being decoded and the reader that
+/// starts the next frame (the frame decoder takes its input by value).
+struct SharedInput<R>(Rc<RefCell<R>>);
+
+impl<R: Read> Read for SharedInput<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.borrow_mut().read(buf)
+    }
+}
+
+/// Every frame of a zstd stream in turn, skipping skippable frames.
+struct ZstdFrames<R: Read> {
+    input: Rc<RefCell<R>>,
+    frame: Option<StreamingDecoder<SharedInput<R>, ruzstd::decoding::FrameDecoder>>,
+}
+
+impl<R: BufRead> Read for ZstdFrames<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            if let Some(frame) = &mut self.frame {
+                let read = frame.read(buf)?;
+                if read > 0 {
+                    return Ok(read);
+                }
+                self.frame = None;
+            }
+            if self.input.borrow_mut().fill_buf()?.is_empty() {
+                return Ok(0);
+            }
+            match StreamingDecoder::new(SharedInput(Rc::clone(&self.input))) {
+                Ok(frame) => self.frame = Some(frame),
+                Err(FrameDecoderError::ReadFrameHeaderError(ReadFrameHeaderError::SkipFrame {
+                    length,
+                    ..
+                })) => {
+                    let skipped = io::copy(
+                        &mut (&mut *self.input.borrow_mut()).take(u64::from(length)),
+                        &mut io::sink(),
+                    )?;
+                    if skipped < u64::from(length) {
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "a skippable zstd frame runs past the end",
+                        ));
+                    }
+                }
+                Err(error) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        error.to_string(),
+                    ));
+                }
+            }
+        }
     }
 }
 
@@ -73,10 +155,7 @@ pub fn decompress<'b>(
         Compression::Zstd => decode_zstd(blob, cap),
     };
     *total = total.saturating_sub(decoded.content.len() as u64);
-    let name = match compression {
-        Compression::Zstd => "zstd",
-        _ => "gzip",
-    };
+    let name = compression.name();
     match decoded.end {
         End::Complete => {}
         End::OverCap => {

@@ -10,10 +10,12 @@
 //! It must never execute, unpack to disk or trust anything in the image: every length, count,
 //! path and digest comes from a possibly hostile file and is bounded and checked.
 //!
-//! Memory stays bounded: uncompressed layers are read in place from the mapped image, and a
-//! compressed layer is decompressed into memory one at a time, within `Limits`
-//! (`max_decompressed_bytes` per layer, `max_total_decompressed_bytes` for all); a layer
-//! beyond that is reported, never read unbounded.
+//! Memory does not grow with the size of a layer or of a file: layers are hashed with
+//! `read(2)`, uncompressed layers' files are slices of the mapped image (only the pages a
+//! check reads become resident), and compressed layers are decompressed as streams and
+//! walked by a streaming tar reader, their files held in memory a batch at a time and a file
+//! over `max_decompressed_bytes` only as a prefix and a digest (the consumer reports what it
+//! could not check). `max_total_decompressed_bytes` bounds the work for all layers together.
 
 mod checks;
 mod config;

@@ -1,10 +1,14 @@
 //! Where an image's files come from: a directory (OCI layout, or an extracted docker save)
 //! or a tar archive of one. Archives are mapped (or, when gzip-wrapped, decompressed once
-//! within the limits) and their members are zero-copy slices.
+//! within the limits) and their members are zero-copy slices; what is read whole (layers,
+//! for hashing and decompressing) is read with `read(2)` from the file instead, so the
+//! pages of a multi-gigabyte layer are not mapped into the process.
 
 use std::collections::HashMap;
 use std::fs::File;
+use std::io::Read;
 use std::ops::{Deref, Range};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use rampart_archive::tar;
@@ -31,10 +35,19 @@ impl Deref for Bytes {
     }
 }
 
-/// One file of the image, borrowed from an archive or mapped from a directory.
+/// One file of the image, borrowed from an archive or mapped from a directory. When it
+/// comes from a file on disk it also knows where, so that reading it front to back (hashing,
+/// decompressing) goes through `read(2)` and leaves no mapped pages resident.
 pub(crate) enum Blob<'s> {
-    Borrowed(&'s [u8]),
-    Mapped(FileBytes),
+    Borrowed {
+        bytes: &'s [u8],
+        /// The archive file and the offset of `bytes` in it.
+        file: Option<(&'s File, u64)>,
+    },
+    Mapped {
+        bytes: FileBytes,
+        file: File,
+    },
 }
 
 impl Deref for Blob<'_> {
@@ -42,8 +55,58 @@ impl Deref for Blob<'_> {
 
     fn deref(&self) -> &[u8] {
         match self {
-            Blob::Borrowed(bytes) => bytes,
-            Blob::Mapped(map) => map,
+            Blob::Borrowed { bytes, .. } => bytes,
+            Blob::Mapped { bytes, .. } => bytes,
+        }
+    }
+}
+
+impl Blob<'_> {
+    /// The file the blob lies in and its offset there, when it comes from disk.
+    pub fn file_at(&self) -> Option<(&File, u64)> {
+        match self {
+            Blob::Borrowed { file, .. } => *file,
+            Blob::Mapped { file, .. } => Some((file, 0)),
+        }
+    }
+
+    /// Reads the blob front to back without touching its mapping.
+    pub fn reader(&self) -> BlobReader<'_> {
+        BlobReader::of(self, self.file_at())
+    }
+}
+
+/// A reader of bytes that lie in a file (positioned reads) or in memory.
+pub(crate) enum BlobReader<'b> {
+    File { file: &'b File, at: u64, end: u64 },
+    Memory(&'b [u8]),
+}
+
+impl<'b> BlobReader<'b> {
+    /// Reads `bytes`, which lie at `file_at` in a file when that is given.
+    pub fn of(bytes: &'b [u8], file_at: Option<(&'b File, u64)>) -> BlobReader<'b> {
+        match file_at {
+            Some((file, at)) => BlobReader::File {
+                file,
+                at,
+                end: at.saturating_add(bytes.len() as u64),
+            },
+            None => BlobReader::Memory(bytes),
+        }
+    }
+}
+
+impl Read for BlobReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            BlobReader::Memory(bytes) => bytes.read(buf),
+            BlobReader::File { file, at, end } => {
+                let want =
+                    usize::try_from(*end - *at).map_or(buf.len(), |left| left.min(buf.len()));
+                let read = file.read_at(&mut buf[..want], *at)?;
+                *at += read as u64;
+                Ok(read)
+            }
         }
     }
 }
@@ -52,6 +115,8 @@ pub(crate) enum Source {
     Directory(PathBuf),
     Archive {
         bytes: Bytes,
+        /// The file `bytes` are mapped from (not for gzip-wrapped or in-memory archives).
+        file: Option<File>,
         /// Normalised member name → where its content lies in `bytes`.
         members: HashMap<String, Range<usize>>,
     },
@@ -71,12 +136,21 @@ impl Source {
         }
         let file = File::open(path).map_err(io_error)?;
         let bytes = FileBytes::open(&file, metadata.len()).map_err(io_error)?;
-        Source::archive(
+        let mut source = Source::archive(
             Bytes::Mapped(bytes),
             &path.display().to_string(),
             limits,
             out,
-        )
+        )?;
+        if let Source::Archive {
+            bytes: Bytes::Mapped(_),
+            file: mapped_from,
+            ..
+        } = &mut source
+        {
+            *mapped_from = Some(file);
+        }
+        Ok(source)
     }
 
     pub fn archive(
@@ -121,7 +195,11 @@ impl Source {
                 start..start + entry.data.len(),
             );
         }
-        Ok(Source::Archive { bytes, members })
+        Ok(Source::Archive {
+            bytes,
+            file: None,
+            members,
+        })
     }
 
     pub fn has(&self, name: &str) -> bool {
@@ -144,10 +222,18 @@ impl Source {
             });
         }
         match self {
-            Source::Archive { bytes, members } => members
+            Source::Archive {
+                bytes,
+                file,
+                members,
+            } => members
                 .get(name)
-                .and_then(|range| bytes.get(range.clone()))
-                .map(Blob::Borrowed)
+                .and_then(|range| {
+                    Some(Blob::Borrowed {
+                        bytes: bytes.get(range.clone())?,
+                        file: file.as_ref().map(|file| (file, range.start as u64)),
+                    })
+                })
                 .ok_or_else(missing),
             Source::Directory(root) => {
                 let path = root.join(name);
@@ -163,9 +249,10 @@ impl Source {
                 if !metadata.is_file() {
                     return Err(missing());
                 }
-                Ok(Blob::Mapped(
-                    FileBytes::open(&file, metadata.len()).map_err(io_error)?,
-                ))
+                Ok(Blob::Mapped {
+                    bytes: FileBytes::open(&file, metadata.len()).map_err(io_error)?,
+                    file,
+                })
             }
         }
     }

@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::test_support::{
     self, Blobs, Item, Spec, archive, docker_save, gzip, oci_layout, tar, write_dir,
 };
-use crate::{EntryKind, Image, ImageError, ImageFormat};
+use crate::{Digest, EntryKind, Image, ImageError, ImageFormat};
 
 /// What a walk saw: path → (layer, deleted_in, data), one row per entry.
 type Seen = Vec<(String, usize, Option<usize>, Vec<u8>)>;
@@ -148,8 +148,15 @@ fn oci_archive_and_uncompressed_layers_read_the_same() {
 #[test]
 fn zstd_layers_are_read() {
     let layer = tar(&[Item::File("model.safetensors", b"{}")]);
-    let zstd =
-        ruzstd::encoding::compress_to_vec(&layer[..], ruzstd::encoding::CompressionLevel::Fastest);
+    // A skippable frame (as `zstd:chunked` writes) and the tar split over two frames.
+    let mut zstd = vec![0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 1, 2, 3];
+    let (first, second) = layer.split_at(700);
+    for part in [first, second] {
+        zstd.extend(ruzstd::encoding::compress_to_vec(
+            part,
+            ruzstd::encoding::CompressionLevel::Fastest,
+        ));
+    }
     let spec = Spec::new(vec![layer]);
     let mut blobs = Blobs::default();
     let config = blobs.add(spec.config());
@@ -166,6 +173,51 @@ fn zstd_layers_are_read() {
     assert!(findings.is_empty(), "{findings:?}");
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0].3, b"{}");
+}
+
+/// Every entry's digest, as `sha256()` gives it, against the digest of its data.
+fn digests_agree(image: &Image) -> usize {
+    let mut out = Vec::new();
+    let mut files = 0;
+    image.walk(&Limits::default(), &mut out, |entry| {
+        if *entry.kind == EntryKind::File {
+            files += 1;
+            assert!(entry.complete);
+            assert_eq!(
+                entry.sha256(),
+                Some(Digest::of(entry.data)),
+                "{}",
+                entry.path
+            );
+        }
+    });
+    assert!(out.is_empty(), "{out:?}");
+    files
+}
+
+#[test]
+fn files_on_disk_are_hashed_with_reads_and_streamed_layers_in_memory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = Spec::new(model_server_layers());
+    // Uncompressed layers, members hashed from the archive file at their offsets.
+    let saved = dir.path().join("saved.tar");
+    std::fs::write(&saved, docker_save(&spec)).expect("write");
+    let from_archive = Image::open(&saved, None, &Limits::default()).expect("opens");
+    let files = digests_agree(&from_archive);
+    assert!(files > 2);
+    // An OCI layout directory: uncompressed blobs mapped per file, and gzip layers.
+    for gzip in [false, true] {
+        let layout = dir.path().join(format!("layout-{gzip}"));
+        write_dir(
+            &oci_layout(&Spec {
+                gzip,
+                ..Spec::new(model_server_layers())
+            }),
+            &layout,
+        );
+        let image = Image::open(&layout, None, &Limits::default()).expect("opens");
+        assert_eq!(digests_agree(&image), files);
+    }
 }
 
 #[test]
@@ -453,10 +505,34 @@ fn layer_limits_are_reported() {
         ..Limits::default()
     };
     let mut out = Vec::new();
-    let mut visited = 0;
-    image.walk(&limits, &mut out, |_| visited += 1);
-    assert_eq!(visited, 0);
-    assert_eq!(rule_ids(&out), ["scan/limit-exceeded"]);
+    let mut visited = Vec::new();
+    image.walk(&limits, &mut out, |entry| {
+        visited.push((
+            entry.complete,
+            entry.data.len(),
+            entry.exceeded_bound(),
+            entry.sha256(),
+        ))
+    });
+    assert!(out.is_empty(), "{out:?}");
+    // Too large to hold: the walk hands out a prefix and the digest of all of it; the
+    // consumer reports what it could not check.
+    assert_eq!(
+        visited,
+        [(
+            false,
+            64 * 1024,
+            Some(10_000),
+            Some(Digest::of(&[0u8; 100_000]))
+        )]
+    );
+    let limits = Limits {
+        max_total_decompressed_bytes: 10_000,
+        ..Limits::default()
+    };
+    let mut out = Vec::new();
+    image.walk(&limits, &mut out, |_| {});
+    assert!(rule_ids(&out).contains(&"scan/limit-exceeded"), "{out:?}");
 }
 
 #[test]

@@ -4,16 +4,20 @@
 //! layer removed is still in the image, and is visited with the layer that removed it.
 
 use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::{BufReader, Read};
 
 use rampart_archive::rules::TAR_PATH_TRAVERSAL;
-use rampart_archive::tar::{self, TarEntry, TarKind};
+use rampart_archive::tar::stream::TarStream;
+use rampart_archive::tar::{self, TarKind};
 use rampart_core::rules::{ENCRYPTED, LIMIT_EXCEEDED, MALFORMED};
 use rampart_core::{Finding, Limits, Location, Severity};
 
-use crate::digest;
+use crate::digest::{self, Digest, HashingReader};
 use crate::image::{Image, Layer};
 use crate::layer::{self, Compression};
 use crate::rules::{BLOB_DIGEST_MISMATCH, LAYER_PATH_TRAVERSAL};
+use crate::source::{Blob, BlobReader};
 
 /// Paths longer than Linux's PATH_MAX cannot exist in a running container; they are still
 /// visited but do not take part in the overlay, so hostile names cannot blow up its maps.
@@ -22,6 +26,13 @@ const OPAQUE_MARKER: &str = ".wh..wh..opq";
 /// `.wh..wh.plnk` and other AUFS bookkeeping names; runtimes ignore them.
 const WHITEOUT_META_PREFIX: &str = ".wh..wh.";
 const WHITEOUT_PREFIX: &str = ".wh.";
+/// How much of a file too large to hold in memory is kept for the consumer (format
+/// detection, the header of header-only formats).
+const PREFIX_BYTES: u64 = 64 * 1024;
+/// A compressed layer's files go to the visitor in batches of about this many bytes or
+/// entries (files are scanned in parallel within a batch).
+const BATCH_BYTES: u64 = 64 << 20;
+const BATCH_ENTRIES: usize = 16_384;
 
 /// What a layer entry is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,8 +59,12 @@ pub struct LayerEntry<'a> {
     pub kind: &'a EntryKind,
     /// The declared size; `data` is shorter when the layer is cut short (reported).
     pub size: u64,
-    /// The content, for files; valid only during the visit.
+    /// The content, for files; valid only during the visit. The whole content when
+    /// `complete`; otherwise (a file of a compressed layer larger than
+    /// `max_decompressed_bytes`, which is not held in memory) its first 64 KiB.
     pub data: &'a [u8],
+    pub complete: bool,
+    content: &'a Content<'a>,
     pub layer: &'a Layer,
     /// The index of the layer that deleted or replaced this entry (possibly its own layer,
     /// when a path appears twice in it); `None` when it is in the final filesystem.
@@ -166,80 +181,32 @@ impl Image {
             ));
             return true;
         }
-        verify_layer(layer, &name, &blob, &location, out);
-        let Some(tar_bytes) = layer::decompress(&blob, &location, limits, total, out) else {
-            return true;
+        let mut walk = LayerWalk {
+            layer,
+            location: &location,
+            pending: Vec::new(),
+            pending_bytes: 0,
+            changes: Vec::new(),
         };
-        if let Some(diff_id) = &layer.diff_id {
-            let checked_already =
-                layer::sniff(&blob) == Compression::None && layer.digest.as_ref() == Some(diff_id);
-            if !checked_already
-                && let Err(error) = digest::verify(&layer.blob_name, &tar_bytes, diff_id, None)
-            {
-                out.push(
-                    Finding::new(
-                        &BLOB_DIGEST_MISMATCH,
-                        location.clone(),
-                        format!("the uncompressed tar of {name} does not match the config's diff id: {error}"),
-                    )
-                    .with_evidence(diff_id.to_string()),
-                );
+        let head = blob.get(..4).unwrap_or(&blob);
+        match layer::sniff(head) {
+            Compression::None => {
+                walk_uncompressed(&blob, &name, &mut walk, limits, overlay, out, visit)
             }
+            compression => walk_compressed(
+                &blob,
+                compression,
+                &name,
+                &mut walk,
+                limits,
+                total,
+                overlay,
+                out,
+                visit,
+            ),
         }
-        let mut tar_findings = Vec::new();
-        let entries = tar::entries(&tar_bytes, &location, limits, &mut tar_findings);
-        // The tar reader judges paths for extraction into a directory; inside an image,
-        // absolute symlink targets are normal, so layer paths are judged below instead.
-        out.extend(
-            tar_findings
-                .into_iter()
-                .filter(|f| f.rule.id != TAR_PATH_TRAVERSAL.id),
-        );
-        let changes: Vec<Change<'_>> = entries
-            .iter()
-            .filter_map(|entry| classify(entry, &location, out))
-            .collect();
-        let mut last_position: HashMap<&str, usize> = HashMap::new();
-        for (position, change) in changes.iter().enumerate() {
-            if change.tracked && matches!(change.effect, Effect::Entry(_)) {
-                last_position.insert(&change.path, position);
-            }
-        }
-        let locations: Vec<Location> = changes
-            .iter()
-            .map(|change| location.member(&change.path))
-            .collect();
-        let mut visits = Vec::with_capacity(changes.len());
-        for ((position, change), entry_location) in changes.iter().enumerate().zip(&locations) {
-            let Effect::Entry(kind) = &change.effect else {
-                continue;
-            };
-            let is_dir = *kind == EntryKind::Directory;
-            let replaced_here = !is_dir
-                && last_position
-                    .get(change.path.as_str())
-                    .is_some_and(|&last| last != position);
-            let deleted_in = if replaced_here {
-                Some(layer.index)
-            } else if change.tracked {
-                overlay.fate(&change.path, is_dir)
-            } else {
-                None
-            };
-            visits.push(LayerEntry {
-                path: &change.path,
-                kind,
-                size: change.entry.size,
-                data: change.entry.data,
-                layer,
-                deleted_in,
-                location: entry_location,
-            });
-        }
-        visit(&visits);
-        drop(visits);
-        for change in changes.iter().filter(|change| change.tracked) {
-            overlay.record(&change.path, &change.effect, layer.index);
+        for (path, effect) in walk.changes {
+            overlay.record(&path, &effect, layer.index);
         }
         if overlay.len() as u64 > limits.max_metadata_entries {
             out.push(Finding::new(
@@ -257,16 +224,342 @@ impl Image {
     }
 }
 
-fn verify_layer(
+/// An uncompressed layer: its members are slices of the (mapped) blob, which the consumer
+/// touches only where it reads; the blob is hashed with `read(2)`, not through the map.
+fn walk_uncompressed<'b>(
+    blob: &'b Blob<'_>,
+    name: &str,
+    walk: &mut LayerWalk<'b>,
+    limits: &Limits,
+    overlay: &Overlay,
+    out: &mut Vec<Finding>,
+    visit: &mut impl FnMut(&[LayerEntry<'_>]),
+) {
+    let layer = walk.layer;
+    let location = walk.location;
+    match HashingReader::new(blob.reader()).finish() {
+        Ok((actual, len)) => {
+            verify_blob(layer, name, &actual, len, location, out);
+            if let Some(diff_id) = &layer.diff_id
+                && layer.digest.as_ref() != Some(diff_id)
+            {
+                verify_diff_id(layer, name, &actual, len, diff_id, location, out);
+            }
+        }
+        Err(error) => out.push(Finding::new(
+            &MALFORMED,
+            location.clone(),
+            format!("{name} could not be read to verify its digest: {error}"),
+        )),
+    }
+    let mut tar_findings = Vec::new();
+    let entries = tar::entries(blob, location, limits, &mut tar_findings);
+    out.extend(without_tar_path_findings(tar_findings));
+    let file = blob.file_at();
+    let base = blob.as_ptr() as usize;
+    for entry in &entries {
+        let header = Header {
+            name: &entry.name,
+            kind: entry.kind,
+            link_target: entry.link_target.as_deref(),
+            header_offset: entry.header_offset as u64,
+            size: entry.size,
+        };
+        // Members are slices of `blob`; their offset in the file is where they lie in it.
+        let file_at = file.map(|(file, at)| {
+            let offset = (entry.data.as_ptr() as usize).saturating_sub(base) as u64;
+            (file, at.saturating_add(offset))
+        });
+        walk.push(
+            &header,
+            Content::Mapped {
+                data: entry.data,
+                file_at,
+            },
+            out,
+        );
+    }
+    walk.flush(overlay, visit);
+}
+
+/// A compressed layer, decompressed as a stream and read once: small files are held in
+/// memory a batch at a time, files over `max_decompressed_bytes` only as a prefix and
+/// a digest, so memory does not grow with the layer or with its largest file.
+#[allow(clippy::too_many_arguments)]
+fn walk_compressed(
+    blob: &Blob<'_>,
+    compression: Compression,
+    name: &str,
+    walk: &mut LayerWalk<'_>,
+    limits: &Limits,
+    total: &mut u64,
+    overlay: &Overlay,
+    out: &mut Vec<Finding>,
+    visit: &mut impl FnMut(&[LayerEntry<'_>]),
+) {
+    let layer = walk.layer;
+    let location = walk.location.clone();
+    let cap = *total;
+    let mut raw = HashingReader::new(blob.reader());
+    let decoded = layer::decoder(compression, BufReader::with_capacity(1 << 16, &mut raw));
+    let mut tar_input = HashingReader::new(decoded.take(cap.saturating_add(1)));
+    let mut stream = TarStream::new(&mut tar_input, &location, limits);
+    while let Some(entry) = stream.next_entry() {
+        let header = Header {
+            name: &entry.name,
+            kind: entry.kind,
+            link_target: entry.link_target.as_deref(),
+            header_offset: entry.header_offset,
+            size: entry.size,
+        };
+        let content = if entry.is_file() {
+            read_member(&mut stream, entry.size, limits.max_decompressed_bytes)
+        } else {
+            Content::Memory(Vec::new())
+        };
+        walk.push(&header, content, out);
+        if walk.pending_bytes >= BATCH_BYTES || walk.pending.len() >= BATCH_ENTRIES {
+            walk.flush(overlay, visit);
+        }
+    }
+    walk.flush(overlay, visit);
+    let mut tar_findings = Vec::new();
+    let finished = stream.finish(&mut tar_findings);
+    out.extend(without_tar_path_findings(tar_findings));
+    // The rest of the decompressed stream (zeros after the tar), then of the blob, so the
+    // digests cover all of it.
+    let decoded = (!finished.read_failed).then(|| tar_input.finish());
+    match raw.finish() {
+        Ok((actual, len)) => verify_blob(layer, name, &actual, len, &location, out),
+        Err(error) => out.push(Finding::new(
+            &MALFORMED,
+            location.clone(),
+            format!("{name} could not be read to verify its digest: {error}"),
+        )),
+    }
+    let (actual, len) = match decoded {
+        Some(Ok(decoded)) => decoded,
+        Some(Err(error)) => {
+            out.push(Finding::new(
+                &MALFORMED,
+                location,
+                format!(
+                    "the {} stream of {name} is corrupt or truncated after the end of its tar ({error})",
+                    compression.name()
+                ),
+            ));
+            return;
+        }
+        // Reported by the tar reader, with the offset where reading stopped.
+        None => return,
+    };
+    *total = total.saturating_sub(len);
+    if len > cap {
+        out.push(Finding::new(
+            &LIMIT_EXCEEDED,
+            location,
+            format!(
+                "the compressed layers expand to more than max_total_decompressed_bytes ({}) together; \
+                 {name} was read up to that point, the rest of it and the layers below were not; raise \
+                 [limits] max_total_decompressed_bytes to read them",
+                limits.max_total_decompressed_bytes
+            ),
+        ));
+        return;
+    }
+    if let Some(diff_id) = &layer.diff_id {
+        verify_diff_id(layer, name, &actual, len, diff_id, &location, out);
+    }
+}
+
+/// Reads one member's content from the stream: whole when it fits `bound`, else its first
+/// [`PREFIX_BYTES`] and the digest of all of it.
+fn read_member(stream: &mut impl Read, size: u64, bound: u64) -> Content<'static> {
+    if size <= bound {
+        let mut data = Vec::new();
+        // A read error ends the stream and is reported by the tar reader; what came
+        // before it is kept, as an extraction would have written it.
+        let _ = stream.take(size).read_to_end(&mut data);
+        return Content::Memory(data);
+    }
+    let mut hashing = HashingReader::new(stream.take(size));
+    let mut head = Vec::new();
+    let _ = (&mut hashing).take(PREFIX_BYTES).read_to_end(&mut head);
+    let sha256 = hashing
+        .finish()
+        .ok()
+        .and_then(|(digest, read)| (read == size).then_some(digest));
+    Content::Prefix {
+        head,
+        sha256,
+        bound,
+    }
+}
+
+fn without_tar_path_findings(findings: Vec<Finding>) -> impl Iterator<Item = Finding> {
+    // The tar reader judges paths for extraction into a directory; inside an image,
+    // absolute symlink targets are normal, so layer paths are judged by `clean_path`.
+    findings
+        .into_iter()
+        .filter(|f| f.rule.id != TAR_PATH_TRAVERSAL.id)
+}
+
+/// A layer's entries on their way to the visitor, and what they do to the overlay.
+struct LayerWalk<'w> {
+    layer: &'w Layer,
+    location: &'w Location,
+    pending: Vec<(Change, Content<'w>)>,
+    /// Bytes of content held by `pending`.
+    pending_bytes: u64,
+    /// Every tracked change of the layer, applied to the overlay once the layer is done
+    /// (an entry is judged only by the layers above its own).
+    changes: Vec<(String, Effect)>,
+}
+
+impl<'w> LayerWalk<'w> {
+    fn push(&mut self, header: &Header<'_>, content: Content<'w>, out: &mut Vec<Finding>) {
+        if let Some(change) = classify(header, self.location, out) {
+            if !matches!(content, Content::Mapped { .. }) {
+                self.pending_bytes += content.data().len() as u64;
+            }
+            self.pending.push((change, content));
+        }
+    }
+
+    /// Visits the pending entries together. A path that appears twice in the layer marks
+    /// its first copy as replaced when both are in the same batch; a whole uncompressed
+    /// layer is one batch, a compressed one is cut every [`BATCH_BYTES`] or
+    /// [`BATCH_ENTRIES`] (the tar reader reports every repeated name regardless).
+    fn flush(&mut self, overlay: &Overlay, visit: &mut impl FnMut(&[LayerEntry<'_>])) {
+        let pending = std::mem::take(&mut self.pending);
+        self.pending_bytes = 0;
+        let mut last_position: HashMap<&str, usize> = HashMap::new();
+        for (position, (change, _)) in pending.iter().enumerate() {
+            if change.tracked && matches!(change.effect, Effect::Entry(_)) {
+                last_position.insert(&change.path, position);
+            }
+        }
+        let locations: Vec<Location> = pending
+            .iter()
+            .map(|(change, _)| self.location.member(&change.path))
+            .collect();
+        let mut visits = Vec::with_capacity(pending.len());
+        for ((position, (change, content)), entry_location) in
+            pending.iter().enumerate().zip(&locations)
+        {
+            let Effect::Entry(kind) = &change.effect else {
+                continue;
+            };
+            let is_dir = *kind == EntryKind::Directory;
+            let replaced_here = !is_dir
+                && last_position
+                    .get(change.path.as_str())
+                    .is_some_and(|&last| last != position);
+            let deleted_in = if replaced_here {
+                Some(self.layer.index)
+            } else if change.tracked {
+                overlay.fate(&change.path, is_dir)
+            } else {
+                None
+            };
+            visits.push(LayerEntry {
+                path: &change.path,
+                kind,
+                size: change.size,
+                data: content.data(),
+                complete: !matches!(content, Content::Prefix { .. }),
+                content,
+                layer: self.layer,
+                deleted_in,
+                location: entry_location,
+            });
+        }
+        if !visits.is_empty() {
+            visit(&visits);
+        }
+        drop(visits);
+        self.changes.extend(
+            pending
+                .into_iter()
+                .filter(|(change, _)| change.tracked)
+                .map(|(change, _)| (change.path, change.effect)),
+        );
+    }
+}
+
+/// What a layer entry's content is, and where it comes from.
+#[derive(Debug)]
+pub(crate) enum Content<'b> {
+    /// The whole content, a slice of the blob (mapped), at this offset of this file when
+    /// the blob is on disk.
+    Mapped {
+        data: &'b [u8],
+        file_at: Option<(&'b File, u64)>,
+    },
+    /// The whole content, read from a stream.
+    Memory(Vec<u8>),
+    /// A file larger than `bound` from a stream: its first bytes and its digest (`None`
+    /// when the stream ended inside it).
+    Prefix {
+        head: Vec<u8>,
+        sha256: Option<Digest>,
+        bound: u64,
+    },
+}
+
+impl Content<'_> {
+    fn data(&self) -> &[u8] {
+        match self {
+            Content::Mapped { data, .. } => data,
+            Content::Memory(data) => data,
+            Content::Prefix { head, .. } => head,
+        }
+    }
+}
+
+impl LayerEntry<'_> {
+    /// The SHA-256 of the entry's content, read with `read(2)` when it lies in a file on
+    /// disk (hashing a multi-gigabyte model through the map would keep it all resident).
+    /// `None` when the content could not be read whole (a layer cut short: reported).
+    pub fn sha256(&self) -> Option<Digest> {
+        match self.content {
+            Content::Mapped {
+                data,
+                file_at: Some(file_at),
+            } => HashingReader::new(BlobReader::of(data, Some(*file_at)))
+                .finish()
+                .ok()
+                .map(|(digest, _)| digest),
+            Content::Mapped {
+                data,
+                file_at: None,
+            } => Some(Digest::of(data)),
+            Content::Memory(data) => Some(Digest::of(data)),
+            Content::Prefix { sha256, .. } => sha256.clone(),
+        }
+    }
+
+    /// When `data` is only a prefix: the per-file bound the content exceeded
+    /// (`max_decompressed_bytes`).
+    pub fn exceeded_bound(&self) -> Option<u64> {
+        match self.content {
+            Content::Prefix { bound, .. } => Some(*bound),
+            _ => None,
+        }
+    }
+}
+
+fn verify_blob(
     layer: &Layer,
     name: &str,
-    blob: &[u8],
+    actual: &Digest,
+    len: u64,
     location: &Location,
     out: &mut Vec<Finding>,
 ) {
     match (&layer.digest, &layer.diff_id) {
         (Some(expected), _) => {
-            if let Err(error) = digest::verify(&layer.blob_name, blob, expected, layer.size) {
+            if let Err(error) = digest::check(&layer.blob_name, actual, len, expected, layer.size) {
                 out.push(
                     Finding::new(&BLOB_DIGEST_MISMATCH, location.clone(), format!("{name}: {error}"))
                         .with_evidence(expected.to_string()),
@@ -282,6 +575,29 @@ fn verify_layer(
     }
 }
 
+fn verify_diff_id(
+    layer: &Layer,
+    name: &str,
+    actual: &Digest,
+    len: u64,
+    diff_id: &Digest,
+    location: &Location,
+    out: &mut Vec<Finding>,
+) {
+    if let Err(error) = digest::check(&layer.blob_name, actual, len, diff_id, None) {
+        out.push(
+            Finding::new(
+                &BLOB_DIGEST_MISMATCH,
+                location.clone(),
+                format!(
+                    "the uncompressed tar of {name} does not match the config's diff id: {error}"
+                ),
+            )
+            .with_evidence(diff_id.to_string()),
+        );
+    }
+}
+
 /// What an entry does to the filesystem.
 enum Effect {
     Entry(EntryKind),
@@ -291,23 +607,32 @@ enum Effect {
     Opaque,
 }
 
-struct Change<'e> {
+/// A member header, from the slice or the stream tar reader.
+struct Header<'h> {
+    name: &'h str,
+    kind: TarKind,
+    link_target: Option<&'h str>,
+    header_offset: u64,
+    size: u64,
+}
+
+struct Change {
     /// The entry's path; for whiteouts the deleted path, for opaque markers the directory.
     path: String,
     effect: Effect,
-    entry: &'e TarEntry<'e>,
+    size: u64,
     /// Whether the path is short enough to take part in the overlay.
     tracked: bool,
 }
 
-fn classify<'e>(
-    entry: &'e TarEntry<'e>,
+fn classify(
+    entry: &Header<'_>,
     layer_location: &Location,
     out: &mut Vec<Finding>,
-) -> Option<Change<'e>> {
-    let path = clean_path(&entry.name, "entry name", layer_location, out);
+) -> Option<Change> {
+    let path = clean_path(entry.name, "entry name", layer_location, out);
     if entry.kind == TarKind::HardLink
-        && let Some(target) = &entry.link_target
+        && let Some(target) = entry.link_target
     {
         clean_path(
             target,
@@ -338,7 +663,7 @@ fn classify<'e>(
     if !tracked {
         out.push(Finding::new(
             &LIMIT_EXCEEDED,
-            layer_location.at(entry.header_offset as u64),
+            layer_location.at(entry.header_offset),
             format!(
                 "the entry at offset {} has a {}-byte path, longer than any path a container can open \
                  ({MAX_PATH_BYTES}); it was scanned but left out of the merged filesystem",
@@ -350,20 +675,17 @@ fn classify<'e>(
     Some(Change {
         path,
         effect,
-        entry,
+        size: entry.size,
         tracked,
     })
 }
 
-fn kind_of(entry: &TarEntry<'_>) -> EntryKind {
+fn kind_of(entry: &Header<'_>) -> EntryKind {
+    let target = || entry.link_target.unwrap_or_default().to_owned();
     match entry.kind {
         TarKind::Directory => EntryKind::Directory,
-        TarKind::Symlink => EntryKind::Symlink {
-            target: entry.link_target.clone().unwrap_or_default(),
-        },
-        TarKind::HardLink => EntryKind::HardLink {
-            target: entry.link_target.clone().unwrap_or_default(),
-        },
+        TarKind::Symlink => EntryKind::Symlink { target: target() },
+        TarKind::HardLink => EntryKind::HardLink { target: target() },
         TarKind::CharDevice | TarKind::BlockDevice | TarKind::Fifo => EntryKind::Special,
         TarKind::File | TarKind::Sparse | TarKind::Other(_) => EntryKind::File,
     }

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use rampart_core::{Finding, Location};
-use rampart_image::{Digest, EntryKind, Image, LayerEntry};
+use rampart_image::{EntryKind, Image, LayerEntry};
 use rampart_scan::detect::SNIFF_LEN;
 
 use crate::Options;
@@ -187,14 +187,13 @@ impl Found {
     /// A small text file, whole (bounded by `max_header_bytes`).
     fn keep_text(&mut self, entry: &LayerEntry<'_>, options: &Options) -> Option<Kept> {
         let max = options.limits.max_header_bytes;
-        if entry.data.len() as u64 > max {
+        if entry.size > max || !entry.complete {
             self.problems.push(Problem::new(
                 ProblemKind::LimitExceeded,
                 entry.location.clone(),
                 format!(
                     "{} is {} bytes, more than max_header_bytes ({max}); it was not read",
-                    entry.path,
-                    entry.data.len()
+                    entry.path, entry.size
                 ),
             ));
             return None;
@@ -235,7 +234,9 @@ impl Found {
             size: entry.size,
             sha256: options
                 .hash_files
-                .then(|| Digest::of(entry.data).hex().to_owned()),
+                .then(|| entry.sha256())
+                .flatten()
+                .map(|digest| digest.hex().to_owned()),
             format: format.clone(),
         };
         if matches!(role, FileRole::Weights(_)) {

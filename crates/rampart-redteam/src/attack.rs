@@ -83,6 +83,10 @@ pub struct EpsilonResult {
     /// Mean L∞ and L2 size of the perturbations actually applied.
     pub mean_linf_perturbation: f64,
     pub mean_l2_perturbation: f64,
+    /// Square attack: rows the model evaluated during the attack, per sample (the query cost
+    /// a black-box attacker pays; at most the budget plus 2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mean_queries: Option<f64>,
 }
 
 /// Robustness of a model on a labelled dataset.
@@ -119,7 +123,12 @@ pub fn evaluate_robustness(
     let mut epsilons_out = Vec::with_capacity(epsilons.len());
     let mut adversarials = Vec::with_capacity(epsilons.len());
     for &eps in epsilons {
-        let (adversarial, method, step_size) = attack(model, data, labels, eps, config)?;
+        let Crafted {
+            adversarial,
+            method,
+            step_size,
+            queries,
+        } = attack(model, data, labels, eps, config)?;
         if method == GradientMethod::Spsa {
             gradient_method = GradientMethod::Spsa;
         }
@@ -154,6 +163,7 @@ pub fn evaluate_robustness(
             success_rate_on_correct: fraction(flipped_correct, correct_before),
             mean_linf_perturbation: linf,
             mean_l2_perturbation: l2,
+            mean_queries: queries.map(|q| q as f64 / labels.len().max(1) as f64),
         });
         adversarials.push(adversarial);
     }
@@ -169,13 +179,22 @@ pub fn evaluate_robustness(
     ))
 }
 
+/// One ε's adversarial inputs and how they were made.
+struct Crafted {
+    adversarial: Vec<f32>,
+    method: GradientMethod,
+    step_size: f32,
+    /// Rows evaluated by the model, for the query-based square attack.
+    queries: Option<usize>,
+}
+
 fn attack(
     model: &OnnxClassifier,
     data: &Features,
     labels: &[usize],
     eps: f32,
     config: &AttackConfig,
-) -> Result<(Vec<f32>, GradientMethod, f32), ModelError> {
+) -> Result<Crafted, ModelError> {
     let row_len = data.row_len();
     let clean = &data.values;
     match config.attack {
@@ -184,7 +203,12 @@ fn attack(
             let mut adversarial = clean.clone();
             step(&mut adversarial, &gradient, eps, config.norm, row_len);
             clip(&mut adversarial, config.clip);
-            Ok((adversarial, method, eps))
+            Ok(Crafted {
+                adversarial,
+                method,
+                step_size: eps,
+                queries: None,
+            })
         }
         AttackKind::Pgd => {
             let step_size = config.step_size.unwrap_or(eps / 4.0);
@@ -205,13 +229,22 @@ fn attack(
                 clip(&mut adversarial, config.clip);
                 project(&mut adversarial, clean, eps, config.norm, row_len);
             }
-            Ok((adversarial, method, step_size))
+            Ok(Crafted {
+                adversarial,
+                method,
+                step_size,
+                queries: None,
+            })
         }
-        AttackKind::Square if config.norm == Norm::Linf => Ok((
-            square_attack(model, data, labels, eps, config)?,
-            GradientMethod::None,
-            eps,
-        )),
+        AttackKind::Square if config.norm == Norm::Linf => {
+            let (adversarial, queries) = square_attack(model, data, labels, eps, config)?;
+            Ok(Crafted {
+                adversarial,
+                method: GradientMethod::None,
+                step_size: eps,
+                queries: Some(queries),
+            })
+        }
         AttackKind::Square => Err(ModelError::Unsupported(
             "the square attack is implemented for the L∞ norm only; use --norm linf".to_owned(),
         )),
@@ -223,14 +256,14 @@ const SQUARE_P_INIT: f64 = 0.8;
 
 /// Random search over ±ε blocks (Andriushchenko et al. 2020, Algorithm 1 with ART's schedule):
 /// a candidate that lowers the row's margin `z_y − max_{k≠y} z_k` is kept; a row stops once
-/// misclassified.
+/// misclassified. Returns the adversarial rows and the number of rows the model evaluated.
 fn square_attack(
     model: &OnnxClassifier,
     data: &Features,
     labels: &[usize],
     eps: f32,
     config: &AttackConfig,
-) -> Result<Vec<f32>, ModelError> {
+) -> Result<(Vec<f32>, usize), ModelError> {
     let row_len = data.row_len();
     let (low, high) = config.clip.unwrap_or((f32::NEG_INFINITY, f32::INFINITY));
     let mut rng = SplitMix64::new(config.seed);
@@ -246,6 +279,7 @@ fn square_attack(
         }
     }
     let mut margins = margins(model, &adversarial, &data.row_shape, labels)?;
+    let mut queries = 2 * labels.len();
     let mut rng = SplitMix64::new(config.seed ^ 0x5157_a4e5);
     for iteration in 0..config.steps {
         let active: Vec<usize> = (0..labels.len())
@@ -278,6 +312,7 @@ fn square_attack(
             .filter_map(|&r| labels.get(r).copied())
             .collect();
         let candidate_margins = self::margins(model, &candidates, &data.row_shape, &active_labels)?;
+        queries += active_labels.len();
         for ((&row, margin), candidate) in active
             .iter()
             .zip(candidate_margins)
@@ -293,7 +328,7 @@ fn square_attack(
             }
         }
     }
-    Ok(adversarial)
+    Ok((adversarial, queries))
 }
 
 /// `z_y − max_{k≠y} z_k` of each row: negative once misclassified.
@@ -514,6 +549,10 @@ mod tests {
                 .zip(&data.values)
                 .all(|(a, x)| (a - x).abs() <= 0.15 + 1e-6)
         );
+        // Two full passes, then the row that cannot flip is queried all 1000 iterations, the
+        // one that flips only until it does, the misclassified one never.
+        let queries = result.epsilons[0].mean_queries.unwrap() * 3.0;
+        assert!((1006.0..2006.0).contains(&queries), "{queries}");
         let l2 = AttackConfig {
             norm: Norm::L2,
             ..config

@@ -1,6 +1,7 @@
-//! Red-team evaluation of ONNX classifiers: robust accuracy under white-box adversarial attacks
-//! (FGSM, PGD), membership-inference leakage (loss/confidence-threshold attacks) and group fairness
-//! metrics with Fairlearn's definitions, each reported as findings against user thresholds.
+//! Red-team evaluation of ONNX classifiers: robust accuracy under adversarial attacks (FGSM,
+//! PGD, and the query-only square attack), membership-inference leakage (loss/confidence
+//! thresholds and shadow models) and group fairness metrics with Fairlearn's definitions, each
+//! reported as findings against user thresholds.
 //!
 //! It never runs anything but the ONNX graph's standard operators: no pickles are loaded, no Python
 //! is imported or executed, and no custom-op libraries are linked.
@@ -12,6 +13,7 @@ pub mod membership;
 pub mod model;
 pub mod npy;
 pub mod rules;
+pub mod shadow;
 #[doc(hidden)]
 pub mod test_support;
 
@@ -99,14 +101,22 @@ pub fn membership_findings(
         out.push(
             Finding::new(
                 &rules::MEMBERSHIP_LEAKAGE,
-                location.with_resource(format!("{}-threshold attack", best.attack)),
+                location.with_resource(format!("{} attack", attack_name(best.attack))),
                 format!(
-                    "the {}-threshold membership attack reaches ROC AUC {:.4} (allowed at most {max_auc:.4}); TPR {:.4} at 1% FPR, member/non-member accuracy gap {:.4}",
-                    best.attack, best.auc, best.tpr_at_1pct_fpr, result.accuracy_gap
+                    "the {} membership attack reaches ROC AUC {:.4} (allowed at most {max_auc:.4}); TPR {:.4} at 1% FPR, member/non-member accuracy gap {:.4}",
+                    attack_name(best.attack), best.auc, best.tpr_at_1pct_fpr, result.accuracy_gap
                 ),
             )
             .with_evidence(format!("{} attack auc={:.4} max={max_auc:.4}", best.attack, best.auc)),
         );
+    }
+}
+
+/// `loss-threshold`, `confidence-threshold`, `shadow-model`.
+fn attack_name(attack: &str) -> String {
+    match attack {
+        "shadow" => "shadow-model".to_owned(),
+        threshold => format!("{threshold}-threshold"),
     }
 }
 

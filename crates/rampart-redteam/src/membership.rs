@@ -15,8 +15,9 @@ pub const LOW_FPRS: [f64; 2] = [0.01, 0.001];
 /// One threshold attack's success.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AttackScore {
-    /// `loss` (score: −cross-entropy of the true label) or `confidence` (score: the largest
-    /// predicted probability, no label needed).
+    /// `loss` (score: −cross-entropy of the true label), `confidence` (score: the largest
+    /// predicted probability, no label needed) or `shadow` (score: the shadow-model attack
+    /// classifier's log-odds of membership, see [`crate::shadow`]).
     pub attack: &'static str,
     pub auc: f64,
     /// Largest TPR at a threshold whose FPR is at most 1 % and 0.1 %.
@@ -35,6 +36,9 @@ pub struct MembershipResult {
     /// Member accuracy minus non-member accuracy (the generalisation gap).
     pub accuracy_gap: f64,
     pub attacks: Vec<AttackScore>,
+    /// How the shadow-model attack was built, when shadow data was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shadow: Option<crate::shadow::ShadowSummary>,
 }
 
 impl MembershipResult {
@@ -78,6 +82,7 @@ pub fn evaluate_membership(
             attack_score("loss", &member_loss, &other_loss),
             attack_score("confidence", &member_confidence, &other_confidence),
         ],
+        shadow: None,
     })
 }
 

@@ -38,6 +38,11 @@ pub enum OutputKind {
     /// are not probability vectors; probabilities otherwise.
     #[default]
     Auto,
+    /// The input `z` of a final `Sigmoid` (which is stripped): probabilities `σ(z)` whose
+    /// logarithm rampart computes as `min(z, 0) − ln(1 + e^{−|z|})`, so rows that σ rounds to
+    /// exactly 0 or 1 in float32 keep their loss and a non-zero gradient.
+    #[serde(rename = "sigmoid_input")]
+    SigmoidInput,
 }
 
 /// How a loaded model is to be read.
@@ -458,6 +463,11 @@ impl OnnxClassifier {
             kind => kind,
         };
         Ok(match (kind, single) {
+            // One column: [ln(1 − σ(z)), ln σ(z)] = [ln σ(−z), ln σ(z)].
+            (OutputKind::SigmoidInput, true) => {
+                Tensor::cat(&[&log_sigmoid(&scores.neg()?)?, &log_sigmoid(&scores)?], 1)?
+            }
+            (OutputKind::SigmoidInput, false) => log_sigmoid(&scores)?,
             (OutputKind::Probabilities, false) => scores.clamp(f32::MIN_POSITIVE, 1.0)?.log()?,
             (OutputKind::Probabilities, true) => {
                 let p = scores.clamp(f32::MIN_POSITIVE, 1.0 - f32::EPSILON)?;
@@ -526,14 +536,14 @@ pub fn max_probability(row: &[f32]) -> f64 {
     log_softmax_at(row, argmax(row)).exp()
 }
 
-fn log_softmax(scores: &Tensor) -> candle_core::Result<Tensor> {
+pub(crate) fn log_softmax(scores: &Tensor) -> candle_core::Result<Tensor> {
     let max = scores.max_keepdim(1)?;
     let shifted = scores.broadcast_sub(&max)?;
     let log_sum = shifted.exp()?.sum_keepdim(1)?.log()?;
     shifted.broadcast_sub(&log_sum)
 }
 
-fn cross_entropy(log_probs: &Tensor, labels: &[usize]) -> candle_core::Result<Tensor> {
+pub(crate) fn cross_entropy(log_probs: &Tensor, labels: &[usize]) -> candle_core::Result<Tensor> {
     let classes = log_probs.dims().get(1).copied().unwrap_or(0);
     let mut one_hot = vec![0f32; labels.len() * classes];
     for (i, &label) in labels.iter().enumerate() {
@@ -883,8 +893,16 @@ fn attr_string(node: &NodeProto, name: &str) -> Option<String> {
     attr(node, name).map(|a| String::from_utf8_lossy(&a.s).into_owned())
 }
 
+/// `ln σ(z) = min(z, 0) − ln(1 + e^{−|z|})`: exact where `σ(z)` rounds to 0 or 1.
+fn log_sigmoid(z: &Tensor) -> candle_core::Result<Tensor> {
+    let negative_part = z.clamp(f32::NEG_INFINITY, 0f32)?;
+    let correction = z.abs()?.neg()?.exp()?.affine(1.0, 1.0)?.log()?;
+    negative_part.sub(&correction)
+}
+
 /// When the output is produced by a `Softmax` over the class axis, reads its input instead:
-/// attacks then differentiate logits (candle's axis-less softmax has no backward pass).
+/// attacks then differentiate logits (candle's axis-less softmax has no backward pass). A
+/// final `Sigmoid` is read through its input too, for a numerically stable log-probability.
 fn strip_final_softmax(
     graph: &GraphProto,
     output: String,
@@ -910,6 +928,17 @@ fn strip_final_softmax(
             node.name
         ));
         return (input.clone(), OutputKind::Logits);
+    }
+    if let Some(node) = producer
+        && node.op_type == "Sigmoid"
+        && (node.domain.is_empty() || node.domain == "ai.onnx")
+        && let Some(input) = node.input.first()
+    {
+        notes.push(format!(
+            "the final Sigmoid `{}` was stripped: rampart computes ln σ of its input `{input}` stably",
+            node.name
+        ));
+        return (input.clone(), OutputKind::SigmoidInput);
     }
     (output, OutputKind::Auto)
 }
@@ -1230,6 +1259,38 @@ mod tests {
                 .sum();
             assert!((gradient[i] - analytic).abs() < 1e-5);
         }
+    }
+
+    #[test]
+    fn confident_sigmoid_rows_keep_their_loss_and_gradient() {
+        // σ(40·(x0 − x1)): at x = (0.9, 0.1), z = 32 and σ(z) is exactly 1 in float32.
+        let graph = GraphProto {
+            node: vec![
+                node("MatMul", &["x", "w"], &["z"]),
+                node("Sigmoid", &["z"], &["p"]),
+            ],
+            initializer: vec![initializer("w", &[2, 1], &[40.0, -40.0])],
+            input: vec![float_value("x", &[2])],
+            output: vec![float_value("p", &[1])],
+            ..Default::default()
+        };
+        let bytes = model(graph, 13).encode_to_vec();
+        let classifier = OnnxClassifier::from_bytes(&bytes, &ModelOptions::default()).unwrap();
+        assert!(classifier.notes.iter().any(|n| n.contains("final Sigmoid")));
+        let x = [0.9f32, 0.1];
+        let logits = classifier.logits(&x, &[2]).unwrap();
+        // ln(1 − σ(32)) = −32 − ln(1 + e^−32): the loss of label 0 is exact, not clamped.
+        assert!((log_softmax_at(logits.row(0), 0) + 32.0).abs() < 1e-4);
+        // d(−ln σ(z))/dx = −σ(−z)·40·[1, −1] ≈ ∓5.1e−13: tiny but not zero.
+        let tail = 1.0 / (1.0 + 32f64.exp());
+        let (gradient, method) = classifier.loss_gradient(&x, &[2], &[1]).unwrap();
+        assert_eq!(method, GradientMethod::Backprop);
+        assert!(gradient[0] < 0.0 && gradient[1] > 0.0, "{gradient:?}");
+        let relative = (f64::from(gradient[0]) + 40.0 * tail).abs() / (40.0 * tail);
+        assert!(relative < 1e-3, "{gradient:?} vs {}", -40.0 * tail);
+        // The misclassified label: σ(z)·40·[1, −1] = [40, −40].
+        let (gradient, _) = classifier.loss_gradient(&x, &[2], &[0]).unwrap();
+        assert!((gradient[0] - 40.0).abs() < 1e-3, "{gradient:?}");
     }
 
     #[test]

@@ -304,9 +304,9 @@ async fn head_blob(
     headers: HeaderMap,
     Path(digest): Path<String>,
 ) -> ApiResult {
-    let digest = Digest::parse(&digest)?;
+    // Parsed after authentication: without a token every blob path is a 401.
     let size = call(&app, &headers, move |registry, principal| {
-        registry.blob_size(principal, &digest)
+        registry.blob_size(principal, &Digest::parse(&digest)?)
     })
     .await?;
     Ok((
@@ -327,9 +327,8 @@ async fn get_blob(
     headers: HeaderMap,
     Path(digest): Path<String>,
 ) -> ApiResult {
-    let digest = Digest::parse(&digest)?;
     let (size, reader) = call(&app, &headers, move |registry, principal| {
-        registry.open_blob(principal, &digest)
+        registry.open_blob(principal, &Digest::parse(&digest)?)
     })
     .await?;
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
@@ -374,10 +373,6 @@ async fn put_blob(
     Path(digest): Path<String>,
     body: Body,
 ) -> ApiResult {
-    let digest = match Digest::parse(&digest) {
-        Ok(digest) => digest,
-        Err(error) => return Ok(finish_early(body, ApiError(error).into_response()).await),
-    };
     let max = app.options.max_upload_size;
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -392,12 +387,13 @@ async fn put_blob(
         return Ok(finish_early(body, too_large().into_response()).await);
     }
     let upload = call(&app, &headers, move |registry, principal| {
-        registry.begin_upload(principal, &digest)
+        let digest = Digest::parse(&digest)?;
+        Ok((digest, registry.begin_upload(principal, &digest)?))
     })
     .await;
-    let mut writer = match upload {
-        Ok(Upload::Expecting(writer)) => writer,
-        Ok(Upload::Present(size)) => {
+    let (digest, mut writer) = match upload {
+        Ok((digest, Upload::Expecting(writer))) => (digest, writer),
+        Ok((digest, Upload::Present(size))) => {
             let reply = json!({ "digest": digest, "size": size, "created": false });
             return Ok(finish_early(body, json_response(StatusCode::OK, &reply)).await);
         }

@@ -1,6 +1,9 @@
 //! Audit entries and how they reach the transparency log without ever being lost or
 //! duplicated.
 //!
+//! The log is a directory beside the SQLite database, or, with a shared PostgreSQL database,
+//! tables in that database ([`crate::store_postgres`]); the protocol is the same.
+//!
 //! Every state change is committed to the metadata store in one transaction together with its
 //! audit entry in an outbox (`pending`, no log index). Only then is the entry appended to the
 //! log, and its index recorded in the outbox. All of this happens under one lock, so outbox
@@ -18,7 +21,7 @@
 
 use std::collections::BTreeMap;
 
-use rampart_tlog::Log;
+use rampart_tlog::TransparencyLog;
 use serde::Serialize;
 
 use crate::Error;
@@ -87,10 +90,13 @@ pub fn now() -> String {
 
 /// Appends every pending outbox entry to `log` (or, for entries a crash left appended but
 /// unrecorded, checks and records them). Returns the `(outbox id, log index)` pairs recorded.
-pub fn flush_outbox(store: &dyn MetadataStore, log: &mut Log) -> Result<Vec<(i64, u64)>, Error> {
+pub fn flush_outbox(
+    store: &dyn MetadataStore,
+    log: &mut dyn TransparencyLog,
+) -> Result<Vec<(i64, u64)>, Error> {
     let pending = store.pending_audit()?;
     let next_recorded = store.next_log_index()?;
-    let log_size = log.size();
+    let log_size = log.tree_size()?;
     if log_size < next_recorded {
         return Err(Error::AuditInconsistent(format!(
             "the database records audit entries up to index {} but the log has only {log_size} entries: restore the log directory from backup",
@@ -135,7 +141,7 @@ mod tests {
     use super::*;
     use crate::store::{Change, SqliteStore};
     use crate::types::{Namespace, NamespacePolicy};
-    use rampart_tlog::{KeyType, SignerKey};
+    use rampart_tlog::{KeyType, Log, SignerKey};
 
     fn setup() -> (tempfile::TempDir, SqliteStore, Log) {
         let dir = tempfile::tempdir().expect("tempdir");

@@ -53,7 +53,7 @@ impl FsBlobStore {
     }
 }
 
-fn io_error(context: impl Into<String>) -> impl FnOnce(io::Error) -> Error {
+pub(crate) fn io_error(context: impl Into<String>) -> impl FnOnce(io::Error) -> Error {
     let context = context.into();
     move |source| Error::Io { context, source }
 }
@@ -68,13 +68,9 @@ impl BlobStore for FsBlobStore {
     }
 
     fn begin(&self) -> Result<Box<dyn BlobWriter>, Error> {
-        let (path, file) = create_staging_file(&self.staging, "upload")?;
         Ok(Box::new(FsUpload {
             root: self.root.clone(),
-            staged: Some(path),
-            file,
-            hasher: sha2::Sha256::new(),
-            written: 0,
+            staged: StagedUpload::create(&self.staging)?,
         }))
     }
 
@@ -105,6 +101,30 @@ impl BlobStore for FsBlobStore {
     }
 }
 
+/// The blob store for `--storage`: the data directory's `root` when absent, an S3-compatible
+/// bucket for `s3://…` (checked for reachability now). Uploads are staged in `staging`.
+pub fn open_blob_store(
+    storage: Option<&str>,
+    root: PathBuf,
+    staging: PathBuf,
+) -> Result<Box<dyn BlobStore>, Error> {
+    match storage {
+        None => Ok(Box::new(FsBlobStore::new(root, staging))),
+        Some(url) if !url.starts_with("s3://") => Err(Error::BadRequest(format!(
+            "--storage {url:?} is not an s3:// URL: use s3://BUCKET[/PREFIX]?endpoint=https://host:port&region=REGION, or leave it out to keep blobs in the data directory"
+        ))),
+        #[cfg(feature = "s3")]
+        Some(url) => Ok(Box::new(crate::blobs_s3::S3BlobStore::connect(
+            url, staging,
+        )?)),
+        #[cfg(not(feature = "s3"))]
+        Some(_) => Err(Error::BadRequest(
+            "this rampart was built without S3 support (cargo feature `s3` of rampart-registry)"
+                .to_owned(),
+        )),
+    }
+}
+
 /// A new, exclusively created file `<prefix>-<random>` in `dir`.
 pub(crate) fn create_staging_file(dir: &Path, prefix: &str) -> Result<(PathBuf, File), Error> {
     let mut random = [0u8; 12];
@@ -118,7 +138,7 @@ pub(crate) fn create_staging_file(dir: &Path, prefix: &str) -> Result<(PathBuf, 
     Ok((path, file))
 }
 
-fn set_read_only(path: &Path) -> Result<(), Error> {
+pub(crate) fn set_read_only(path: &Path) -> Result<(), Error> {
     let mut permissions = fs::metadata(path)
         .map_err(io_error(format!("stat {}", path.display())))?
         .permissions();
@@ -126,17 +146,29 @@ fn set_read_only(path: &Path) -> Result<(), Error> {
     fs::set_permissions(path, permissions).map_err(io_error(format!("chmod {}", path.display())))
 }
 
-struct FsUpload {
-    root: PathBuf,
-    /// The staged file, removed on drop unless published.
-    staged: Option<PathBuf>,
+/// An upload's bytes in a staging file, hashed while they arrive; the file is removed on
+/// drop, so an abandoned or refused upload leaves nothing behind. Every blob store stages
+/// this way: memory stays flat whatever the blob size, and nothing reaches the store
+/// before the digest is verified.
+pub(crate) struct StagedUpload {
+    path: PathBuf,
     file: File,
     hasher: sha2::Sha256,
     written: u64,
 }
 
-impl BlobWriter for FsUpload {
-    fn write(&mut self, chunk: &[u8]) -> Result<(), Error> {
+impl StagedUpload {
+    pub(crate) fn create(staging: &Path) -> Result<Self, Error> {
+        let (path, file) = create_staging_file(staging, "upload")?;
+        Ok(StagedUpload {
+            path,
+            file,
+            hasher: sha2::Sha256::new(),
+            written: 0,
+        })
+    }
+
+    pub(crate) fn write(&mut self, chunk: &[u8]) -> Result<(), Error> {
         self.hasher.update(chunk);
         self.file
             .write_all(chunk)
@@ -145,11 +177,12 @@ impl BlobWriter for FsUpload {
         Ok(())
     }
 
-    fn written(&self) -> u64 {
+    pub(crate) fn written(&self) -> u64 {
         self.written
     }
 
-    fn commit(mut self: Box<Self>, expected: &Digest) -> Result<bool, Error> {
+    /// The staged file once its bytes are known to hash to `expected`.
+    pub(crate) fn verify(&mut self, expected: &Digest) -> Result<&Path, Error> {
         let actual = Digest(std::mem::take(&mut self.hasher).finalize().into());
         if actual != *expected {
             return Err(Error::DigestMismatch(format!(
@@ -159,14 +192,41 @@ impl BlobWriter for FsUpload {
         self.file
             .sync_all()
             .map_err(io_error("sync an upload to disk"))?;
-        let staged = self.staged.clone().unwrap_or_default();
-        set_read_only(&staged)?;
+        Ok(&self.path)
+    }
+}
+
+impl Drop for StagedUpload {
+    fn drop(&mut self) {
+        // A published blob is a separate link (or object); removing the staging name never
+        // touches it.
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+struct FsUpload {
+    root: PathBuf,
+    staged: StagedUpload,
+}
+
+impl BlobWriter for FsUpload {
+    fn write(&mut self, chunk: &[u8]) -> Result<(), Error> {
+        self.staged.write(chunk)
+    }
+
+    fn written(&self) -> u64 {
+        self.staged.written()
+    }
+
+    fn commit(mut self: Box<Self>, expected: &Digest) -> Result<bool, Error> {
+        let staged = self.staged.verify(expected)?;
+        set_read_only(staged)?;
         let hex = expected.hex();
         let directory = self.root.join("sha256").join(&hex[..2]);
         fs::create_dir_all(&directory)
             .map_err(io_error(format!("create {}", directory.display())))?;
         let target = directory.join(&hex);
-        match fs::hard_link(&staged, &target) {
+        match fs::hard_link(staged, &target) {
             Ok(()) => {
                 if let Ok(dir) = File::open(&directory) {
                     dir.sync_all()
@@ -176,16 +236,6 @@ impl BlobWriter for FsUpload {
             }
             Err(error) if error.kind() == io::ErrorKind::AlreadyExists => Ok(false),
             Err(error) => Err(io_error(format!("publish blob {expected}"))(error)),
-        }
-    }
-}
-
-impl Drop for FsUpload {
-    fn drop(&mut self) {
-        if let Some(staged) = self.staged.take() {
-            // The published name (if any) is a separate link; removing the staging name
-            // never touches the stored blob.
-            let _ = fs::remove_file(staged);
         }
     }
 }

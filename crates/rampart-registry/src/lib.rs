@@ -11,6 +11,8 @@
 pub mod api;
 pub mod audit;
 pub mod blobs;
+#[cfg(feature = "s3")]
+pub mod blobs_s3;
 pub mod gates;
 pub mod names;
 pub mod openapi;

@@ -10,12 +10,12 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use rampart_tlog::{KeyType, Log, SignerKey};
+use rampart_tlog::{HostedLog, KeyType, Log, SignerKey, TransparencyLog, VerifierKey};
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
 use crate::audit::{AuditEvent, flush_outbox, now};
-use crate::blobs::{BlobStore, BlobWriter, FsBlobStore};
+use crate::blobs::{BlobStore, BlobWriter, open_blob_store};
 use crate::gates::{GateRunner, outcome};
 use crate::names::{Digest, check_file_list, check_name, check_version, sha256};
 use crate::store::{Change, MetadataStore, SqliteStore};
@@ -51,8 +51,13 @@ pub struct Registry {
     store: Box<dyn MetadataStore>,
     blobs: Box<dyn BlobStore>,
     /// The log, and the lock that orders every commit (so outbox order is log order).
-    /// `None` after a failed write until it is reopened.
+    /// `None` after a failed write until it is reopened, and always when the store keeps the
+    /// log (a shared database).
     log: Mutex<Option<Log>>,
+    /// The log's keys when the store keeps the log; they stay in the data directory's `log/`.
+    hosted_log_keys: Option<(VerifierKey, SignerKey)>,
+    /// Shared: the lock on this process's `tmp/proc-…`, held while it runs.
+    _process_lock: Option<fs::File>,
     gates: GateRunner,
     token_cache: Mutex<HashMap<[u8; 32], (TokenRecord, Instant)>>,
 }
@@ -60,8 +65,9 @@ pub struct Registry {
 /// Where a registry keeps its metadata: the data directory's SQLite database by default.
 #[derive(Clone, Debug, Default)]
 pub struct Backends {
-    /// A PostgreSQL URL (`postgres://…`). Several server processes may share the database;
-    /// they must then share the data directory (its audit log) too, e.g. over NFS.
+    /// A PostgreSQL URL (`postgres://…`). Several server processes may share the database,
+    /// which then also holds the audit log; each has its own data directory holding a copy of
+    /// the log's key (`log/log.key`, `log/log.vkey`).
     pub database: Option<String>,
 }
 
@@ -185,6 +191,61 @@ fn expired(record: &TokenRecord) -> bool {
     })
 }
 
+/// The log keys of a data directory whose log the database keeps.
+fn hosted_log_keys(dir: &Path) -> Result<(VerifierKey, SignerKey), Error> {
+    match rampart_tlog::store::read_key_files(dir, true)? {
+        (verifier, Some(signer)) => Ok((verifier, signer)),
+        (_, None) => Err(Error::BadRequest(format!(
+            "{} has no log.key: copy log/log.key and log/log.vkey from the data directory `rampart registry init` created",
+            dir.display()
+        ))),
+    }
+}
+
+/// The lock file each process holds in its `tmp/proc-…` while it runs.
+const PROCESS_LOCK_FILE: &str = ".lock";
+
+/// Removes the `proc-…` work directories of processes that are gone: each holds an exclusive
+/// lock on its `.lock` file while it runs (the lock dies with it), so a lock that can be
+/// taken means nobody uses the directory. Directories without a lock file are left alone:
+/// their process may be creating it right now.
+fn remove_stale_process_dirs(tmp: &Path) {
+    let Ok(entries) = fs::read_dir(tmp) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if !entry.file_name().to_string_lossy().starts_with("proc-") || !path.is_dir() {
+            continue;
+        }
+        let Ok(lock) = fs::File::open(path.join(PROCESS_LOCK_FILE)) else {
+            continue;
+        };
+        if lock.try_lock().is_ok() {
+            make_writable(&path);
+            let _ = fs::remove_dir_all(&path);
+        }
+    }
+}
+
+/// Creates this process's `tmp/proc-…` and locks it for as long as the returned file lives.
+/// The directory is built under a dot name and renamed once locked, so another process never
+/// sees it unlocked.
+fn create_process_dir(dir: &Path) -> Result<fs::File, Error> {
+    let name = dir
+        .file_name()
+        .ok_or_else(|| Error::Internal(format!("{} has no name", dir.display())))?;
+    let building = dir.with_file_name(format!(".{}", name.to_string_lossy()));
+    fs::create_dir_all(&building).map_err(io(format!("create {}", building.display())))?;
+    let lock_path = building.join(PROCESS_LOCK_FILE);
+    let lock =
+        fs::File::create(&lock_path).map_err(io(format!("create {}", lock_path.display())))?;
+    lock.try_lock()
+        .map_err(|error| Error::Internal(format!("lock {}: {error}", lock_path.display())))?;
+    fs::rename(&building, dir).map_err(io(format!("rename {}", building.display())))?;
+    Ok(lock)
+}
+
 /// A removable work directory under `tmp/`.
 struct WorkDir(PathBuf);
 
@@ -247,7 +308,10 @@ impl Registry {
             ));
         }
         drop(store);
-        drop(Log::init(&dir.join(LOG_DIR), &origin, &signer)?);
+        match backends.database {
+            None => drop(Log::init(&dir.join(LOG_DIR), &origin, &signer)?),
+            Some(_) => rampart_tlog::store::init_keys(&dir.join(LOG_DIR), &signer)?,
+        }
         let registry = Registry::open_with(dir, backends)?;
         let issued = registry.issue_token(
             "registry-init",
@@ -271,6 +335,16 @@ impl Registry {
     /// several processes may open the same directory: each stages in its own `tmp/proc-…`
     /// and opens the log only while it holds the database's writer lock.
     pub fn open_with(dir: &Path, backends: &Backends) -> Result<Self, Error> {
+        Self::open_with_storage(dir, backends, None)
+    }
+
+    /// [`Registry::open_with`], with the blobs in `storage` (`s3://…`, see
+    /// [`crate::blobs::open_blob_store`]) instead of the data directory.
+    pub fn open_with_storage(
+        dir: &Path,
+        backends: &Backends,
+        storage: Option<&str>,
+    ) -> Result<Self, Error> {
         let marker = match backends.database {
             None => DATABASE_FILE,
             Some(_) => LOG_DIR,
@@ -285,18 +359,21 @@ impl Registry {
         let shared = backends.database.is_some();
         // Alone, the log's writer lock makes this process the only writer of the data
         // directory; shared, the database's writer lock orders the processes.
-        let log = if shared {
-            None
+        let (log, hosted_log_keys) = if shared {
+            (None, Some(hosted_log_keys(&dir.join(LOG_DIR))?))
         } else {
-            Some(Log::open(&dir.join(LOG_DIR))?)
+            (Some(Log::open(&dir.join(LOG_DIR))?), None)
         };
         let store = backends.open_store(dir)?;
         let mut tmp = dir.join(TMP_DIR);
+        let mut process_lock = None;
         if shared {
             let mut random = [0u8; 6];
             getrandom::fill(&mut random)
                 .map_err(|error| Error::Internal(format!("random: {error}")))?;
+            remove_stale_process_dirs(&tmp);
             tmp = tmp.join(format!("proc-{}", hex::encode(random)));
+            process_lock = Some(create_process_dir(&tmp)?);
         } else if tmp.exists() {
             make_writable(&tmp);
             fs::remove_dir_all(&tmp).map_err(io(format!("clear {}", tmp.display())))?;
@@ -305,9 +382,11 @@ impl Registry {
         let registry = Registry {
             dir: dir.to_owned(),
             tmp: tmp.clone(),
-            blobs: Box::new(FsBlobStore::new(dir.join(BLOBS_DIR), tmp)),
+            blobs: open_blob_store(storage, dir.join(BLOBS_DIR), tmp)?,
             store,
             log: Mutex::new(log),
+            hosted_log_keys,
+            _process_lock: process_lock,
             gates: GateRunner::new()?,
             token_cache: Mutex::new(HashMap::new()),
         };
@@ -339,10 +418,19 @@ impl Registry {
     /// holding the commit lock.
     fn with_log<T>(
         &self,
-        operation: impl FnOnce(&dyn MetadataStore, &mut Log) -> Result<T, Error>,
+        operation: impl FnOnce(&dyn MetadataStore, &mut dyn TransparencyLog) -> Result<T, Error>,
     ) -> Result<T, Error> {
         let mut guard = self.lock_log()?;
         let shared = self.store.lock_writers()?;
+        if let Some((verifier, signer)) = &self.hosted_log_keys {
+            let storage = self.store.log_storage().ok_or_else(|| {
+                Error::Internal("a shared database must keep the audit log".to_owned())
+            })?;
+            let mut log = HostedLog::new(storage, verifier.clone(), Some(signer.clone()))?;
+            let outcome = operation(&*self.store, &mut log);
+            drop(shared);
+            return outcome;
+        }
         if guard.is_none() {
             *guard = Some(Log::open(&self.dir.join(LOG_DIR))?);
         }
@@ -350,14 +438,35 @@ impl Registry {
             return Err(Error::Internal("the log is not open".to_owned()));
         };
         let outcome = operation(&*self.store, log);
-        if shared.is_some() || matches!(outcome, Err(Error::Log(_))) {
+        if matches!(outcome, Err(Error::Log(_))) {
             // A failed append leaves the handle unusable; committed entries are intact and
-            // pending ones are appended after reopening. Shared, the next writer is another
-            // process: close the log (its file lock, a stale view) before the lock is released.
+            // pending ones are appended after reopening.
             *guard = None;
         }
         drop(shared);
         outcome
+    }
+
+    /// Recomputes the whole audit log of a data directory (or, with a shared database, the
+    /// database's) from its entries and checks every stored hash and checkpoint against
+    /// `trusted` (default: the data directory's `log/log.vkey`). Reads only.
+    pub fn verify_log(
+        dir: &Path,
+        backends: &Backends,
+        trusted: Option<&VerifierKey>,
+    ) -> Result<rampart_tlog::VerifyReport, Error> {
+        let log_dir = dir.join(LOG_DIR);
+        if backends.database.is_none() {
+            let log = Log::open_read_only(&log_dir)?;
+            return Ok(log.verify_all_against(trusted.unwrap_or(log.verifier_key()))?);
+        }
+        let (verifier, _) = rampart_tlog::store::read_key_files(&log_dir, false)?;
+        let store = backends.open_store(dir)?;
+        let storage = store.log_storage().ok_or_else(|| {
+            Error::Internal("a shared database must keep the audit log".to_owned())
+        })?;
+        let log = HostedLog::new(storage, verifier.clone(), None)?;
+        Ok(log.verify_all_against(trusted.unwrap_or(&verifier))?)
     }
 
     /// Applies a change with its audit entries and appends them to the log; returns their
@@ -1257,4 +1366,30 @@ fn check_reason(reason: &str) -> Result<&str, Error> {
         ));
     }
     Ok(reason)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_work_directories_of_gone_processes_are_removed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let tmp = dir.path();
+        let alive = create_process_dir(&tmp.join("proc-alive")).expect("alive");
+        fs::write(tmp.join("proc-alive").join("upload-1"), b"staged").expect("stage");
+        drop(create_process_dir(&tmp.join("proc-gone")).expect("gone"));
+        fs::write(tmp.join("proc-gone").join("upload-2"), b"staged").expect("stage");
+        fs::create_dir_all(tmp.join("proc-starting")).expect("no lock yet");
+        remove_stale_process_dirs(tmp);
+        assert!(!tmp.join("proc-gone").exists(), "its process is gone");
+        assert!(tmp.join("proc-alive").join("upload-1").exists());
+        assert!(
+            tmp.join("proc-starting").exists(),
+            "it may be locked any moment"
+        );
+        drop(alive);
+        remove_stale_process_dirs(tmp);
+        assert!(!tmp.join("proc-alive").exists());
+    }
 }

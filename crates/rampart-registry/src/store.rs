@@ -7,6 +7,7 @@
 use std::path::Path;
 use std::sync::Mutex;
 
+use rampart_tlog::LogStorage;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::Error;
@@ -93,6 +94,11 @@ pub trait MetadataStore: Send + Sync {
     fn next_log_index(&self) -> Result<u64, Error>;
     /// Records the log indices of outbox entries.
     fn record_log_indices(&self, recorded: &[(i64, u64)]) -> Result<(), Error>;
+    /// The transparency log's storage when the store keeps the log itself (a shared
+    /// database); `None`: the log is the data directory's `log/`.
+    fn log_storage(&self) -> Option<Box<dyn LogStorage + '_>> {
+        None
+    }
 
     /// The token whose secret hashes to `hash`.
     fn token_by_hash(&self, hash: &[u8; 32]) -> Result<Option<TokenRecord>, Error>;
@@ -194,30 +200,92 @@ impl SqliteStore {
     }
 }
 
-fn apply_change(tx: &rusqlite::Transaction<'_>, change: &Change) -> Result<(), Error> {
+/// A value bound to a `?N` placeholder of the SQL both backends share.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum SqlValue<'a> {
+    Text(&'a str),
+    OptionalText(Option<&'a str>),
+    Bytes(&'a [u8]),
+    Integer(i64),
+}
+
+/// A transaction of either backend. Statements are written once, in the SQL both dialects
+/// accept (`"user"` quoted, `TRUE`/`FALSE`, `ON CONFLICT DO NOTHING`, `RETURNING`), with
+/// `?N` placeholders that the PostgreSQL side rewrites to `$N`.
+pub(crate) trait SqlTransaction {
+    /// Runs a statement; returns the number of rows changed.
+    fn execute(&mut self, sql: &str, params: &[SqlValue<'_>]) -> Result<u64, Error>;
+    /// Runs a statement that returns one integer (an `INSERT … RETURNING id`).
+    fn query_integer(&mut self, sql: &str, params: &[SqlValue<'_>]) -> Result<i64, Error>;
+}
+
+impl SqlTransaction for rusqlite::Transaction<'_> {
+    fn execute(&mut self, sql: &str, params: &[SqlValue<'_>]) -> Result<u64, Error> {
+        let changed = self
+            .prepare_cached(sql)
+            .and_then(|mut statement| statement.execute(rusqlite::params_from_iter(params)))
+            .map_err(db)?;
+        Ok(changed as u64)
+    }
+
+    fn query_integer(&mut self, sql: &str, params: &[SqlValue<'_>]) -> Result<i64, Error> {
+        self.prepare_cached(sql)
+            .and_then(|mut statement| {
+                statement.query_row(rusqlite::params_from_iter(params), |row| row.get(0))
+            })
+            .map_err(db)
+    }
+}
+
+impl rusqlite::ToSql for SqlValue<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        match self {
+            SqlValue::Text(text) => text.to_sql(),
+            SqlValue::OptionalText(text) => text.to_sql(),
+            SqlValue::Bytes(bytes) => bytes.to_sql(),
+            SqlValue::Integer(value) => value.to_sql(),
+        }
+    }
+}
+
+/// Applies a change and queues its audit entries in `tx`; returns the entries' outbox ids.
+/// The one definition of every change, for every backend.
+pub(crate) fn apply_change(
+    tx: &mut dyn SqlTransaction,
+    change: &Change,
+    events: &[AuditEvent],
+) -> Result<Vec<i64>, Error> {
+    use SqlValue::{Bytes, Integer, OptionalText, Text};
+    let stale = |namespace: &str, model: &str, version: &str, from: &State| {
+        Error::Conflict(format!(
+            "version {} is no longer {}; retry",
+            version_object(namespace, model, version),
+            from.name()
+        ))
+    };
     match change {
         Change::CreateToken { record, hash } => {
             tx.execute(
-                "INSERT INTO tokens (id, hash, user, role, namespace, expires_at, revoked, created_at, created_by)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8)",
-                params![
-                    record.id,
-                    hash.as_slice(),
-                    record.user,
-                    record.role.name(),
-                    record.namespace,
-                    record.expires_at,
-                    record.created_at,
-                    record.created_by
+                r#"INSERT INTO tokens (id, hash, "user", role, namespace, expires_at, revoked, created_at, created_by)
+                   VALUES (?1, ?2, ?3, ?4, ?5, ?6, FALSE, ?7, ?8)"#,
+                &[
+                    Text(&record.id),
+                    Bytes(hash.as_slice()),
+                    Text(&record.user),
+                    Text(record.role.name()),
+                    Text(&record.namespace),
+                    OptionalText(record.expires_at.as_deref()),
+                    Text(&record.created_at),
+                    Text(&record.created_by),
                 ],
-            )
-            .map_err(db)?;
+            )?;
         }
         Change::RevokeToken { id } => {
-            let changed = tx
-                .execute("UPDATE tokens SET revoked = 1 WHERE id = ?1", params![id])
-                .map_err(db)?;
-            if changed == 0 {
+            if tx.execute(
+                "UPDATE tokens SET revoked = TRUE WHERE id = ?1",
+                &[Text(id)],
+            )? == 0
+            {
                 return Err(Error::NotFound(format!("no token {id}")));
             }
         }
@@ -227,32 +295,37 @@ fn apply_change(tx: &rusqlite::Transaction<'_>, change: &Change) -> Result<(), E
             tx.execute(
                 "INSERT INTO namespaces (name, policy, updated_at, updated_by) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (name) DO UPDATE SET policy = ?2, updated_at = ?3, updated_by = ?4",
-                params![namespace.name, policy, namespace.updated_at, namespace.updated_by],
-            )
-            .map_err(db)?;
+                &[
+                    Text(&namespace.name),
+                    Text(&policy),
+                    Text(&namespace.updated_at),
+                    Text(&namespace.updated_by),
+                ],
+            )?;
         }
         Change::CreateVersion(record) => {
             let json = |value: &Option<serde_json::Value>| {
                 value.as_ref().map(serde_json::Value::to_string)
             };
-            let inserted = tx
-                .execute(
-                    "INSERT OR IGNORE INTO versions (namespace, model, version, manifest_digest, signature, provenance,
-                     publisher, state, reason, created_at, gates) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL)",
-                    params![
-                        record.namespace,
-                        record.model,
-                        record.version,
-                        record.manifest_digest.to_string(),
-                        json(&record.signature),
-                        json(&record.provenance),
-                        record.publisher,
-                        record.state.name(),
-                        record.reason,
-                        record.created_at
-                    ],
-                )
-                .map_err(db)?;
+            let (signature, provenance) = (json(&record.signature), json(&record.provenance));
+            let manifest = record.manifest_digest.to_string();
+            let inserted = tx.execute(
+                "INSERT INTO versions (namespace, model, version, manifest_digest, signature, provenance,
+                 publisher, state, reason, created_at, gates) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL)
+                 ON CONFLICT DO NOTHING",
+                &[
+                    Text(&record.namespace),
+                    Text(&record.model),
+                    Text(&record.version),
+                    Text(&manifest),
+                    OptionalText(signature.as_deref()),
+                    OptionalText(provenance.as_deref()),
+                    Text(&record.publisher),
+                    Text(record.state.name()),
+                    OptionalText(record.reason.as_deref()),
+                    Text(&record.created_at),
+                ],
+            )?;
             if inserted == 0 {
                 return Err(Error::Conflict(format!(
                     "version {} already exists",
@@ -260,18 +333,21 @@ fn apply_change(tx: &rusqlite::Transaction<'_>, change: &Change) -> Result<(), E
                 )));
             }
             for file in &record.files {
+                let size = i64::try_from(file.size).map_err(|_| {
+                    Error::BadRequest(format!("file size {} is too large", file.size))
+                })?;
                 tx.execute(
-                    "INSERT INTO version_files (namespace, model, version, path, digest, size) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![
-                        record.namespace,
-                        record.model,
-                        record.version,
-                        file.path,
-                        file.digest.to_string(),
-                        i64::try_from(file.size).map_err(|_| Error::BadRequest("file size too large".to_owned()))?
+                    "INSERT INTO version_files (namespace, model, version, path, digest, size)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    &[
+                        Text(&record.namespace),
+                        Text(&record.model),
+                        Text(&record.version),
+                        Text(&file.path),
+                        Text(&file.digest.to_string()),
+                        Integer(size),
                     ],
-                )
-                .map_err(db)?;
+                )?;
             }
         }
         Change::UpdateVersion {
@@ -283,34 +359,27 @@ fn apply_change(tx: &rusqlite::Transaction<'_>, change: &Change) -> Result<(), E
             reason,
             gates,
         } => {
-            let gates = match gates {
-                Some(gates) => Some(
-                    serde_json::to_string(gates)
-                        .map_err(|error| Error::Internal(error.to_string()))?,
-                ),
-                None => None,
-            };
-            let changed = tx
-                .execute(
-                    "UPDATE versions SET state = ?5, reason = ?6, gates = COALESCE(?7, gates)
-                     WHERE namespace = ?1 AND model = ?2 AND version = ?3 AND state = ?4",
-                    params![
-                        namespace,
-                        model,
-                        version,
-                        from.name(),
-                        to.name(),
-                        reason,
-                        gates
-                    ],
-                )
-                .map_err(db)?;
+            let gates = gates
+                .as_ref()
+                .map(|gates| {
+                    serde_json::to_string(gates).map_err(|error| Error::Internal(error.to_string()))
+                })
+                .transpose()?;
+            let changed = tx.execute(
+                "UPDATE versions SET state = ?5, reason = ?6, gates = COALESCE(?7, gates)
+                 WHERE namespace = ?1 AND model = ?2 AND version = ?3 AND state = ?4",
+                &[
+                    Text(namespace),
+                    Text(model),
+                    Text(version),
+                    Text(from.name()),
+                    Text(to.name()),
+                    OptionalText(reason.as_deref()),
+                    OptionalText(gates.as_deref()),
+                ],
+            )?;
             if changed == 0 {
-                return Err(Error::Conflict(format!(
-                    "version {} is no longer {}; retry",
-                    version_object(namespace, model, version),
-                    from.name()
-                )));
+                return Err(stale(namespace, model, version, from));
             }
         }
         Change::Approve {
@@ -321,25 +390,30 @@ fn apply_change(tx: &rusqlite::Transaction<'_>, change: &Change) -> Result<(), E
             from,
             to,
         } => {
-            let changed = tx
-                .execute(
-                    "UPDATE versions SET state = ?5 WHERE namespace = ?1 AND model = ?2 AND version = ?3 AND state = ?4",
-                    params![namespace, model, version, from.name(), to.name()],
-                )
-                .map_err(db)?;
+            let changed = tx.execute(
+                "UPDATE versions SET state = ?5 WHERE namespace = ?1 AND model = ?2 AND version = ?3 AND state = ?4",
+                &[
+                    Text(namespace),
+                    Text(model),
+                    Text(version),
+                    Text(from.name()),
+                    Text(to.name()),
+                ],
+            )?;
             if changed == 0 {
-                return Err(Error::Conflict(format!(
-                    "version {} is no longer {}; retry",
-                    version_object(namespace, model, version),
-                    from.name()
-                )));
+                return Err(stale(namespace, model, version, from));
             }
-            let inserted = tx
-                .execute(
-                    "INSERT OR IGNORE INTO approvals (namespace, model, version, user, time) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![namespace, model, version, approval.user, approval.time],
-                )
-                .map_err(db)?;
+            let inserted = tx.execute(
+                r#"INSERT INTO approvals (namespace, model, version, "user", time) VALUES (?1, ?2, ?3, ?4, ?5)
+                   ON CONFLICT DO NOTHING"#,
+                &[
+                    Text(namespace),
+                    Text(model),
+                    Text(version),
+                    Text(&approval.user),
+                    Text(&approval.time),
+                ],
+            )?;
             if inserted == 0 {
                 return Err(Error::Conflict(format!(
                     "{} has already approved {}",
@@ -356,21 +430,32 @@ fn apply_change(tx: &rusqlite::Transaction<'_>, change: &Change) -> Result<(), E
             tx.execute(
                 "INSERT INTO stage_history (namespace, model, stage, version, action, actor, time, reason)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
-                    namespace,
-                    model,
-                    event.stage,
-                    event.version,
-                    event.action,
-                    event.actor,
-                    event.time,
-                    event.reason
+                &[
+                    Text(namespace),
+                    Text(model),
+                    Text(&event.stage),
+                    Text(&event.version),
+                    Text(&event.action),
+                    Text(&event.actor),
+                    Text(&event.time),
+                    OptionalText(event.reason.as_deref()),
                 ],
-            )
-            .map_err(db)?;
+            )?;
         }
     }
-    Ok(())
+    events
+        .iter()
+        .map(|event| {
+            tx.query_integer(
+                "INSERT INTO outbox (object, action, entry) VALUES (?1, ?2, ?3) RETURNING id",
+                &[
+                    Text(&event.object),
+                    Text(&event.action),
+                    Bytes(&event.to_entry()),
+                ],
+            )
+        })
+        .collect()
 }
 
 fn token_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(TokenRecord, String)> {
@@ -538,17 +623,8 @@ fn audit_refs(connection: &Connection, object: &str) -> Result<Vec<AuditRef>, Er
 impl MetadataStore for SqliteStore {
     fn apply(&self, change: &Change, events: &[AuditEvent]) -> Result<Vec<i64>, Error> {
         let mut connection = self.lock()?;
-        let tx = connection.transaction().map_err(db)?;
-        apply_change(&tx, change)?;
-        let mut ids = Vec::with_capacity(events.len());
-        for event in events {
-            tx.execute(
-                "INSERT INTO outbox (object, action, entry) VALUES (?1, ?2, ?3)",
-                params![event.object, event.action, event.to_entry()],
-            )
-            .map_err(db)?;
-            ids.push(tx.last_insert_rowid());
-        }
+        let mut tx = connection.transaction().map_err(db)?;
+        let ids = apply_change(&mut tx, change, events)?;
         tx.commit().map_err(db)?;
         Ok(ids)
     }
@@ -577,15 +653,14 @@ impl MetadataStore for SqliteStore {
 
     fn record_log_indices(&self, recorded: &[(i64, u64)]) -> Result<(), Error> {
         let mut connection = self.lock()?;
-        let tx = connection.transaction().map_err(db)?;
+        let mut tx = connection.transaction().map_err(db)?;
         for (id, index) in recorded {
             let index = i64::try_from(*index)
                 .map_err(|_| Error::Internal("log index beyond i64".to_owned()))?;
             tx.execute(
                 "UPDATE outbox SET log_index = ?2 WHERE id = ?1",
-                params![id, index],
-            )
-            .map_err(db)?;
+                &[SqlValue::Integer(*id), SqlValue::Integer(index)],
+            )?;
         }
         tx.commit().map_err(db)
     }

@@ -1,24 +1,30 @@
 //! [`PostgresStore`]: the [`MetadataStore`] for several `rampart serve` processes sharing
-//! state (`--database postgres://…`). Same tables and semantics as the SQLite store: each
-//! [`Change`] and its outbox entries commit in one transaction, state changes are
-//! compare-and-set (`UPDATE … WHERE state = $from`, re-checked by PostgreSQL under the row
-//! lock), creations are `INSERT … ON CONFLICT DO NOTHING`.
+//! state (`--database postgres://…`). Same tables and semantics as the SQLite store (the
+//! changes themselves are [`crate::store::apply_change`], shared): each [`Change`] and its
+//! outbox entries commit in one transaction, state changes are compare-and-set
+//! (`UPDATE … WHERE state = $from`, re-checked by PostgreSQL under the row lock), creations
+//! are `INSERT … ON CONFLICT DO NOTHING`.
 //!
-//! The audit log stays a directory (it must be shared by the processes, e.g. on NFS); its
-//! appends are serialised across processes by a session-level advisory lock held by
-//! [`MetadataStore::lock_writers`] from before a change is applied until its entries are in
-//! the log, so outbox order is still log order. A process that dies holding the lock loses
+//! The audit log lives in the database too ([`PostgresLogStorage`] under a
+//! [`rampart_tlog::HostedLog`]): its entries, its Merkle hashes and its signed checkpoints,
+//! so the processes share nothing but the database, the blob store and the log's key. Appends
+//! and checkpoint signing are serialised across processes by a session-level advisory lock
+//! held by [`MetadataStore::lock_writers`] from before a change is applied until its entries
+//! are in the log, so outbox order is log order. A process that dies holding the lock loses
 //! its session, and PostgreSQL releases the lock.
 
 use std::sync::{Mutex, MutexGuard};
 
+use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row};
+use rampart_tlog::{Hash, LogStorage};
 
 use crate::Error;
 use crate::audit::AuditEvent;
 use crate::names::Digest;
 use crate::store::{
-    Change, MetadataStore, WriterLock, corrupt, optional_json, parse_digest, parse_json,
+    Change, MetadataStore, SqlTransaction, SqlValue, WriterLock, apply_change, corrupt,
+    optional_json, parse_digest, parse_json,
 };
 use crate::types::{
     Approval, AuditRef, FileEntry, ModelSummary, Namespace, NamespacePolicy, StageEvent,
@@ -56,6 +62,10 @@ CREATE TABLE IF NOT EXISTS outbox (
     id BIGSERIAL PRIMARY KEY, object TEXT NOT NULL, action TEXT NOT NULL,
     entry BYTEA NOT NULL, log_index BIGINT UNIQUE);
 CREATE INDEX IF NOT EXISTS outbox_by_object ON outbox (object);
+CREATE TABLE IF NOT EXISTS log_entries (idx BIGINT PRIMARY KEY, entry BYTEA NOT NULL);
+CREATE TABLE IF NOT EXISTS log_hashes (position BIGINT PRIMARY KEY, hash BYTEA NOT NULL);
+CREATE TABLE IF NOT EXISTS log_checkpoints (
+    seq BIGSERIAL PRIMARY KEY, size BIGINT NOT NULL, note TEXT NOT NULL);
 "#;
 
 const TOKEN_COLUMNS: &str =
@@ -155,200 +165,52 @@ fn to_i64(value: u64, what: &str) -> Result<i64, Error> {
     i64::try_from(value).map_err(|_| Error::BadRequest(format!("{what} {value} is too large")))
 }
 
-fn conflict_unless_changed(changed: u64, object: String, from: &str) -> Result<(), Error> {
-    if changed == 0 {
-        return Err(Error::Conflict(format!(
-            "version {object} is no longer {from}; retry"
-        )));
+/// `?N` placeholders (outside string literals and quoted names) as PostgreSQL's `$N`.
+fn postgres_placeholders(sql: &str) -> String {
+    let mut translated = String::with_capacity(sql.len());
+    let mut quote = None;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (None, '\'' | '"') => quote = Some(c),
+            (Some(open), _) if c == open => quote = None,
+            (None, '?') if chars.peek().is_some_and(char::is_ascii_digit) => {
+                translated.push('$');
+                continue;
+            }
+            _ => {}
+        }
+        translated.push(c);
     }
-    Ok(())
+    translated
 }
 
-fn apply_change(tx: &mut postgres::Transaction<'_>, change: &Change) -> Result<(), Error> {
-    match change {
-        Change::CreateToken { record, hash } => {
-            tx.execute(
-                r#"INSERT INTO tokens (id, hash, "user", role, namespace, expires_at, revoked, created_at, created_by)
-                   VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7, $8)"#,
-                &[
-                    &record.id,
-                    &hash.as_slice(),
-                    &record.user,
-                    &record.role.name(),
-                    &record.namespace,
-                    &record.expires_at,
-                    &record.created_at,
-                    &record.created_by,
-                ],
-            )
-            .map_err(db)?;
-        }
-        Change::RevokeToken { id } => {
-            let changed = tx
-                .execute("UPDATE tokens SET revoked = TRUE WHERE id = $1", &[id])
-                .map_err(db)?;
-            if changed == 0 {
-                return Err(Error::NotFound(format!("no token {id}")));
+fn bind<'a>(params: &'a [SqlValue<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
+    params
+        .iter()
+        .map(|value| -> &(dyn ToSql + Sync) {
+            match value {
+                SqlValue::Text(text) => text,
+                SqlValue::OptionalText(text) => text,
+                SqlValue::Bytes(bytes) => bytes,
+                SqlValue::Integer(integer) => integer,
             }
-        }
-        Change::PutNamespace(namespace) => {
-            let policy = serde_json::to_string(&namespace.policy)
-                .map_err(|error| Error::Internal(error.to_string()))?;
-            tx.execute(
-                "INSERT INTO namespaces (name, policy, updated_at, updated_by) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (name) DO UPDATE SET policy = $2, updated_at = $3, updated_by = $4",
-                &[
-                    &namespace.name,
-                    &policy,
-                    &namespace.updated_at,
-                    &namespace.updated_by,
-                ],
-            )
-            .map_err(db)?;
-        }
-        Change::CreateVersion(record) => {
-            let json = |value: &Option<serde_json::Value>| {
-                value.as_ref().map(serde_json::Value::to_string)
-            };
-            let inserted = tx
-                .execute(
-                    "INSERT INTO versions (namespace, model, version, manifest_digest, signature, provenance,
-                     publisher, state, reason, created_at, gates) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL)
-                     ON CONFLICT DO NOTHING",
-                    &[
-                        &record.namespace,
-                        &record.model,
-                        &record.version,
-                        &record.manifest_digest.to_string(),
-                        &json(&record.signature),
-                        &json(&record.provenance),
-                        &record.publisher,
-                        &record.state.name(),
-                        &record.reason,
-                        &record.created_at,
-                    ],
-                )
-                .map_err(db)?;
-            if inserted == 0 {
-                return Err(Error::Conflict(format!(
-                    "version {} already exists",
-                    record.object()
-                )));
-            }
-            let insert = tx
-                .prepare(
-                    "INSERT INTO version_files (namespace, model, version, path, digest, size)
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .map_err(db)?;
-            for file in &record.files {
-                tx.execute(
-                    &insert,
-                    &[
-                        &record.namespace,
-                        &record.model,
-                        &record.version,
-                        &file.path,
-                        &file.digest.to_string(),
-                        &to_i64(file.size, "file size")?,
-                    ],
-                )
-                .map_err(db)?;
-            }
-        }
-        Change::UpdateVersion {
-            namespace,
-            model,
-            version,
-            from,
-            to,
-            reason,
-            gates,
-        } => {
-            let gates = gates
-                .as_ref()
-                .map(|gates| {
-                    serde_json::to_string(gates).map_err(|error| Error::Internal(error.to_string()))
-                })
-                .transpose()?;
-            let changed = tx
-                .execute(
-                    "UPDATE versions SET state = $5, reason = $6, gates = COALESCE($7, gates)
-                     WHERE namespace = $1 AND model = $2 AND version = $3 AND state = $4",
-                    &[
-                        namespace,
-                        model,
-                        version,
-                        &from.name(),
-                        &to.name(),
-                        reason,
-                        &gates,
-                    ],
-                )
-                .map_err(db)?;
-            conflict_unless_changed(
-                changed,
-                version_object(namespace, model, version),
-                from.name(),
-            )?;
-        }
-        Change::Approve {
-            namespace,
-            model,
-            version,
-            approval,
-            from,
-            to,
-        } => {
-            let changed = tx
-                .execute(
-                    "UPDATE versions SET state = $5 WHERE namespace = $1 AND model = $2 AND version = $3 AND state = $4",
-                    &[namespace, model, version, &from.name(), &to.name()],
-                )
-                .map_err(db)?;
-            conflict_unless_changed(
-                changed,
-                version_object(namespace, model, version),
-                from.name(),
-            )?;
-            let inserted = tx
-                .execute(
-                    r#"INSERT INTO approvals (namespace, model, version, "user", time) VALUES ($1, $2, $3, $4, $5)
-                       ON CONFLICT DO NOTHING"#,
-                    &[namespace, model, version, &approval.user, &approval.time],
-                )
-                .map_err(db)?;
-            if inserted == 0 {
-                return Err(Error::Conflict(format!(
-                    "{} has already approved {}",
-                    approval.user,
-                    version_object(namespace, model, version)
-                )));
-            }
-        }
-        Change::MoveStage {
-            namespace,
-            model,
-            event,
-        } => {
-            tx.execute(
-                "INSERT INTO stage_history (namespace, model, stage, version, action, actor, time, reason)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                &[
-                    namespace,
-                    model,
-                    &event.stage,
-                    &event.version,
-                    &event.action,
-                    &event.actor,
-                    &event.time,
-                    &event.reason,
-                ],
-            )
-            .map_err(db)?;
-        }
+        })
+        .collect()
+}
+
+impl SqlTransaction for postgres::Transaction<'_> {
+    fn execute(&mut self, sql: &str, params: &[SqlValue<'_>]) -> Result<u64, Error> {
+        let statement = self.prepare(&postgres_placeholders(sql)).map_err(db)?;
+        postgres::Transaction::execute(self, &statement, &bind(params)).map_err(db)
     }
-    Ok(())
+
+    fn query_integer(&mut self, sql: &str, params: &[SqlValue<'_>]) -> Result<i64, Error> {
+        let statement = self.prepare(&postgres_placeholders(sql)).map_err(db)?;
+        self.query_one(&statement, &bind(params))
+            .and_then(|row| row.try_get(0))
+            .map_err(db)
+    }
 }
 
 fn token_from_row(row: &Row) -> Result<TokenRecord, Error> {
@@ -477,17 +339,7 @@ impl MetadataStore for PostgresStore {
     fn apply(&self, change: &Change, events: &[AuditEvent]) -> Result<Vec<i64>, Error> {
         let mut client = self.client()?;
         let mut tx = client.transaction().map_err(db)?;
-        apply_change(&mut tx, change)?;
-        let mut ids = Vec::with_capacity(events.len());
-        for event in events {
-            let row = tx
-                .query_one(
-                    "INSERT INTO outbox (object, action, entry) VALUES ($1, $2, $3) RETURNING id",
-                    &[&event.object, &event.action, &event.to_entry()],
-                )
-                .map_err(db)?;
-            ids.push(row.try_get(0).map_err(db)?);
-        }
+        let ids = apply_change(&mut tx, change, events)?;
         tx.commit().map_err(db)?;
         Ok(ids)
     }
@@ -527,6 +379,10 @@ impl MetadataStore for PostgresStore {
             .map_err(db)?;
         }
         tx.commit().map_err(db)
+    }
+
+    fn log_storage(&self) -> Option<Box<dyn LogStorage + '_>> {
+        Some(Box::new(PostgresLogStorage { store: self }))
     }
 
     fn token_by_hash(&self, hash: &[u8; 32]) -> Result<Option<TokenRecord>, Error> {
@@ -715,6 +571,144 @@ impl MetadataStore for PostgresStore {
     }
 }
 
+/// The audit log's tables: `log_entries` (index, bytes), `log_hashes` (position in the
+/// directory log's `hashes` order, 32 bytes) and `log_checkpoints` (signed notes, oldest
+/// first). Written only under the writer lock.
+pub struct PostgresLogStorage<'a> {
+    store: &'a PostgresStore,
+}
+
+fn log_db(error: postgres::Error) -> rampart_tlog::Error {
+    rampart_tlog::Error::Storage(error.to_string())
+}
+
+fn log_corrupt(reason: String) -> rampart_tlog::Error {
+    rampart_tlog::Error::StorageCorrupt(reason)
+}
+
+fn log_i64(value: u64) -> Result<i64, rampart_tlog::Error> {
+    i64::try_from(value).map_err(|_| rampart_tlog::Error::TreeTooLarge { size: value })
+}
+
+impl PostgresLogStorage<'_> {
+    fn client(&self) -> Result<MutexGuard<'_, Client>, rampart_tlog::Error> {
+        self.store
+            .client()
+            .map_err(|error| rampart_tlog::Error::Storage(error.to_string()))
+    }
+
+    fn optional_note(row: Option<Row>) -> Result<Option<String>, rampart_tlog::Error> {
+        row.map(|row| row.try_get(0).map_err(log_db)).transpose()
+    }
+}
+
+impl LogStorage for PostgresLogStorage<'_> {
+    fn size(&self) -> Result<u64, rampart_tlog::Error> {
+        let size: i64 = self
+            .client()?
+            .query_one("SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries", &[])
+            .and_then(|row| row.try_get(0))
+            .map_err(log_db)?;
+        u64::try_from(size).map_err(|_| log_corrupt(format!("a log of {size} entries")))
+    }
+
+    fn entry(&self, index: u64) -> Result<Vec<u8>, rampart_tlog::Error> {
+        self.client()?
+            .query_opt(
+                "SELECT entry FROM log_entries WHERE idx = $1",
+                &[&log_i64(index)?],
+            )
+            .map_err(log_db)?
+            .ok_or_else(|| log_corrupt(format!("log entry {index} is missing")))?
+            .try_get(0)
+            .map_err(log_db)
+    }
+
+    fn hash(&self, position: u64) -> Result<Hash, rampart_tlog::Error> {
+        let bytes: Vec<u8> = self
+            .client()?
+            .query_opt(
+                "SELECT hash FROM log_hashes WHERE position = $1",
+                &[&log_i64(position)?],
+            )
+            .map_err(log_db)?
+            .ok_or_else(|| log_corrupt(format!("the log hash at position {position} is missing")))?
+            .try_get(0)
+            .map_err(log_db)?;
+        bytes.try_into().map_err(|_| {
+            log_corrupt(format!(
+                "the log hash at position {position} is not 32 bytes"
+            ))
+        })
+    }
+
+    fn append(
+        &mut self,
+        first: u64,
+        entries: &[&[u8]],
+        hashes: &[(u64, Hash)],
+    ) -> Result<(), rampart_tlog::Error> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction().map_err(log_db)?;
+        let insert_entry = tx
+            .prepare("INSERT INTO log_entries (idx, entry) VALUES ($1, $2)")
+            .map_err(log_db)?;
+        for (index, entry) in (first..).zip(entries) {
+            tx.execute(&insert_entry, &[&log_i64(index)?, entry])
+                .map_err(log_db)?;
+        }
+        let insert_hash = tx
+            .prepare("INSERT INTO log_hashes (position, hash) VALUES ($1, $2)")
+            .map_err(log_db)?;
+        for (position, hash) in hashes {
+            tx.execute(&insert_hash, &[&log_i64(*position)?, &hash.as_slice()])
+                .map_err(log_db)?;
+        }
+        tx.commit().map_err(log_db)
+    }
+
+    fn checkpoints(&self) -> Result<Vec<String>, rampart_tlog::Error> {
+        self.client()?
+            .query("SELECT note FROM log_checkpoints ORDER BY seq", &[])
+            .map_err(log_db)?
+            .iter()
+            .map(|row| row.try_get(0).map_err(log_db))
+            .collect()
+    }
+
+    fn latest_checkpoint(&self) -> Result<Option<String>, rampart_tlog::Error> {
+        let row = self
+            .client()?
+            .query_opt(
+                "SELECT note FROM log_checkpoints ORDER BY seq DESC LIMIT 1",
+                &[],
+            )
+            .map_err(log_db)?;
+        Self::optional_note(row)
+    }
+
+    fn checkpoint_at(&self, size: u64) -> Result<Option<String>, rampart_tlog::Error> {
+        let row = self
+            .client()?
+            .query_opt(
+                "SELECT note FROM log_checkpoints WHERE size = $1 ORDER BY seq DESC LIMIT 1",
+                &[&log_i64(size)?],
+            )
+            .map_err(log_db)?;
+        Self::optional_note(row)
+    }
+
+    fn add_checkpoint(&mut self, size: u64, note: &str) -> Result<(), rampart_tlog::Error> {
+        self.client()?
+            .execute(
+                "INSERT INTO log_checkpoints (size, note) VALUES ($1, $2)",
+                &[&log_i64(size)?, &note],
+            )
+            .map_err(log_db)?;
+        Ok(())
+    }
+}
+
 /// Support for tests that need a fresh database per registry.
 #[doc(hidden)]
 pub mod testing {
@@ -781,22 +775,32 @@ mod tests {
         }
     }
 
-    /// Two registries (as two server processes would) on one database and data directory,
-    /// committing concurrently: every change gets one log entry, outbox order is log order.
+    /// A second server's data directory: only the log's keys, copied from the first.
+    fn second_data_dir(first: &std::path::Path, second: &std::path::Path) {
+        std::fs::create_dir_all(second.join("log")).expect("mkdir");
+        for key in ["log.key", "log.vkey"] {
+            std::fs::copy(first.join("log").join(key), second.join("log").join(key)).expect("copy");
+        }
+    }
+
+    /// Two registries (as two server processes would) on one database with different data
+    /// directories, committing concurrently: every change gets one log entry, in the
+    /// database, outbox order is log order, and both serve the same checkpoint.
     #[test]
     fn processes_sharing_a_database_append_to_the_log_in_commit_order() {
         let Some(url) = fresh() else {
             return;
         };
         let dir = tempfile::tempdir().expect("tempdir");
-        let data = dir.path().join("data");
+        let (first, second) = (dir.path().join("first"), dir.path().join("second"));
         let backends = Backends {
             database: Some(url.clone()),
         };
-        let admin = Registry::init_with(&data, &backends).expect("init");
+        let admin = Registry::init_with(&first, &backends).expect("init");
+        second_data_dir(&first, &second);
         let registries = [
-            Registry::open_with(&data, &backends).expect("first process"),
-            Registry::open_with(&data, &backends).expect("second process"),
+            Registry::open_with(&first, &backends).expect("first process"),
+            Registry::open_with(&second, &backends).expect("second process"),
         ];
         std::thread::scope(|scope| {
             for (process, registry) in registries.iter().enumerate() {
@@ -822,18 +826,87 @@ mod tests {
         let rows = store
             .client()
             .expect("client")
-            .query("SELECT log_index, entry FROM outbox ORDER BY id", &[])
+            .query(
+                "SELECT o.log_index, o.entry, l.entry FROM outbox o LEFT JOIN log_entries l ON l.idx = o.log_index ORDER BY o.id",
+                &[],
+            )
             .expect("outbox");
         assert_eq!(rows.len(), 31, "the first admin token and 30 more");
-        let log = rampart_tlog::Log::open_read_only(&data.join("log")).expect("log");
-        assert_eq!(log.size(), 31);
         for (position, row) in rows.iter().enumerate() {
             assert_eq!(row.get::<_, Option<i64>>(0), Some(position as i64));
-            assert_eq!(
-                log.entry(position as u64).expect("entry"),
-                row.get::<_, Vec<u8>>(1)
-            );
+            assert_eq!(row.get::<_, Vec<u8>>(1), row.get::<_, Vec<u8>>(2));
         }
-        log.verify_all().expect("the log verifies");
+        let report = Registry::verify_log(&second, &backends, None).expect("the log verifies");
+        assert_eq!(report.size, 31);
+        let admin = registries[0].authenticate(&admin).expect("admin");
+        let checkpoint = registries[0].checkpoint(&admin).expect("checkpoint");
+        assert_eq!(
+            registries[1].checkpoint(&admin).expect("checkpoint"),
+            checkpoint
+        );
+        assert!(checkpoint.contains("\n31\n"), "{checkpoint}");
+        assert!(
+            !first.join("log").join("entries").exists(),
+            "no log files in the data directory"
+        );
+    }
+
+    /// Whoever can write the database can rewrite the log's rows, but not unnoticed.
+    #[test]
+    fn a_rewritten_log_row_fails_verification() {
+        let Some(url) = fresh() else {
+            return;
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().join("data");
+        let backends = Backends {
+            database: Some(url.clone()),
+        };
+        let admin = Registry::init_with(&data, &backends).expect("init");
+        let registry = Registry::open_with(&data, &backends).expect("open");
+        let principal = registry.authenticate(&admin).expect("admin");
+        for user in ["a", "b", "c"] {
+            registry
+                .create_token(
+                    &principal,
+                    NewToken {
+                        user: user.to_owned(),
+                        role: Role::Reader,
+                        namespace: "ml".to_owned(),
+                        expires_in_days: None,
+                    },
+                )
+                .expect("token");
+        }
+        registry.checkpoint(&principal).expect("checkpoint");
+        Registry::verify_log(&data, &backends, None).expect("untouched, it verifies");
+        let store = PostgresStore::open(&url).expect("open");
+        let mut client = store.client().expect("client");
+        let tables = ["log_entries", "log_hashes", "log_checkpoints"];
+        for table in tables {
+            client
+                .batch_execute(&format!(
+                    "CREATE TABLE saved_{table} AS SELECT * FROM {table}"
+                ))
+                .expect("save");
+        }
+        for tamper in [
+            "UPDATE log_entries SET entry = 'rewritten' WHERE idx = 2",
+            "UPDATE log_hashes SET hash = decode(repeat('00', 32), 'hex') WHERE position = 0",
+            "DELETE FROM log_entries WHERE idx = 1",
+            "UPDATE log_checkpoints SET note = replace(note, E'\\n4\\n', E'\\n3\\n')",
+        ] {
+            client.batch_execute(tamper).expect("tamper");
+            let verdict = Registry::verify_log(&data, &backends, None);
+            assert!(verdict.is_err(), "{tamper} went unnoticed");
+            for table in tables {
+                client
+                    .batch_execute(&format!(
+                        "DELETE FROM {table}; INSERT INTO {table} SELECT * FROM saved_{table}"
+                    ))
+                    .expect("restore");
+            }
+            Registry::verify_log(&data, &backends, None).expect("restored, it verifies");
+        }
     }
 }

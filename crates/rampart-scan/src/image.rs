@@ -6,6 +6,7 @@
 //! shows it); the config is `IMAGE!/config (sha256:<12 hex>)` with the field as resource.
 //! Files a later layer deleted or replaced are scanned too: they are still in the image.
 
+use rampart_core::rules::LIMIT_EXCEEDED;
 use rampart_core::{FileVerdict, Finding};
 use rampart_image::rules::SECRET_IN_DELETED_LAYER;
 use rampart_image::{EntryKind, Image, ImageFormat, LayerEntry};
@@ -67,6 +68,27 @@ impl Scanner {
     }
 
     fn scan_layer_file(&self, image: &Image, entry: &LayerEntry<'_>) -> ScanOutput {
+        if let Some(bound) = entry.exceeded_bound() {
+            return ScanOutput {
+                verdict: FileVerdict::new(
+                    entry.location.container_path(),
+                    "not-scanned",
+                    entry.size,
+                ),
+                findings: vec![Finding::new(
+                    &LIMIT_EXCEEDED,
+                    entry.location.clone(),
+                    format!(
+                        "{} is {} bytes, more than max_decompressed_bytes ({bound}), the most rampart \
+                         holds in memory of one file from a compressed layer; none of its checks ran. \
+                         Raise [limits] max_decompressed_bytes, or store the layer uncompressed (files of \
+                         uncompressed layers are read in place, whatever their size)",
+                        entry.path, entry.size
+                    ),
+                )],
+                notices: Vec::new(),
+            };
+        }
         let (format, mut findings) = self.scan_all_checks(entry.data, entry.location);
         if let Some(deleted_in) = entry.deleted_in {
             let how = if deleted_in == entry.layer.index {
@@ -200,6 +222,47 @@ mod tests {
                 .count()
                 == 0,
             "{findings:#?}"
+        );
+    }
+
+    #[test]
+    fn a_file_too_large_to_hold_is_reported_against_itself() {
+        let mut config = Config::default();
+        config.limits.max_decompressed_bytes = 1000;
+        let spec = Spec::new(vec![tar(&[
+            Item::File("app/model.pkl", MALICIOUS_PICKLE),
+            Item::File("app/big.bin", &[7u8; 5000]),
+        ])]);
+        let image = Image::from_archive_bytes(
+            archive(&oci_layout(&spec)),
+            "image.tar",
+            None,
+            &config.limits,
+        )
+        .expect("opens");
+        let scanner = Scanner::new(&config, std::path::Path::new("(test)")).expect("scanner");
+        let outputs = scanner.scan_image(&image, &|| {});
+        let big = outputs
+            .iter()
+            .find(|o| o.verdict.path.ends_with("!/app/big.bin"))
+            .expect("listed");
+        assert_eq!(big.verdict.format, "not-scanned");
+        assert_eq!(big.findings.len(), 1);
+        assert_eq!(big.findings[0].rule.id, "scan/limit-exceeded");
+        assert!(
+            big.findings[0]
+                .message
+                .contains("max_decompressed_bytes (1000)")
+        );
+        let pickle = outputs
+            .iter()
+            .find(|o| o.verdict.path.ends_with("!/app/model.pkl"))
+            .expect("listed");
+        assert!(
+            pickle
+                .findings
+                .iter()
+                .any(|f| f.rule.id.starts_with("pickle/"))
         );
     }
 

@@ -18,6 +18,7 @@
 //! | `verify DIR` | [`Log::open_read_only`] then [`Log::verify_all`] |
 
 pub mod checkpoint;
+pub mod hosted;
 pub mod merkle;
 pub mod note;
 pub mod proof;
@@ -32,6 +33,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 pub use checkpoint::{Checkpoint, TrustPolicy, VerifiedCheckpoint};
+pub use hosted::{HostedLog, LogStorage, TransparencyLog};
 pub use merkle::{Hash, MemoryTree, NodeSource};
 pub use note::{KeyType, Note, SignerKey, VerifiedSignature, VerifierKey};
 pub use proof::{ConsistencyProof, TlogProof, VerifiedConsistency, VerifiedInclusion};
@@ -163,6 +165,12 @@ pub enum Error {
     /// An earlier write failed; the committed state is intact but this handle must be reopened.
     #[error("an earlier write to the log failed; reopen it (committed entries are intact)")]
     Poisoned,
+    /// The storage of a hosted log failed (e.g. its database).
+    #[error("log storage: {0}")]
+    Storage(String),
+    /// The storage of a hosted log holds data that contradicts itself: never repaired.
+    #[error("log storage is corrupt: {0}")]
+    StorageCorrupt(String),
     /// The operating system's random number generator failed.
     #[error("the system random number generator failed: {0}")]
     Random(getrandom::Error),

@@ -352,6 +352,18 @@ pub(crate) fn stored_node_position(level: u32, index: u64) -> Option<u64> {
     stored_node_count(last_leaf)?.checked_add(u64::from(level))
 }
 
+/// [`stored_node_position`] of a node that lies wholly within a tree of `size` leaves.
+pub(crate) fn checked_node_position(level: u32, index: u64, size: u64) -> Option<u64> {
+    let end = index
+        .checked_add(1)?
+        .checked_shl(level)
+        .filter(|end| end.checked_shr(level) == index.checked_add(1))?;
+    if end > size {
+        return None;
+    }
+    stored_node_position(level, index)
+}
+
 /// Roots of the perfect subtrees along the right edge of a tree (its "frontier"), largest first:
 /// one per set bit of the size. Appending updates it; the tree root is its right fold.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

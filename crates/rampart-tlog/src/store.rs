@@ -242,18 +242,7 @@ impl Log {
         }
         let lock = create_file(dir, LOCK_FILE, b"", false)?;
         lock_exclusively(&lock, dir)?;
-        create_file(
-            dir,
-            VERIFIER_KEY_FILE,
-            format!("{}\n", signer.verifier()).as_bytes(),
-            false,
-        )?;
-        create_file(
-            dir,
-            SIGNER_KEY_FILE,
-            format!("{}\n", signer.to_private_text()).as_bytes(),
-            true,
-        )?;
+        write_key_files(dir, signer)?;
         for name in [ENTRIES_FILE, INDEX_FILE, HASHES_FILE, CHECKPOINTS_FILE] {
             create_file(dir, name, b"", false)?;
         }
@@ -304,27 +293,7 @@ impl Log {
     /// `lock` is held for writers; readers have none.
     fn load(dir: &Path, lock: Option<File>) -> Result<Self, Error> {
         let writable = lock.is_some();
-        let verifier = VerifierKey::parse(&read_text(dir, VERIFIER_KEY_FILE)?)?;
-        if verifier.key_type() != KeyType::Ed25519 {
-            return Err(Error::WrongKeyType {
-                name: verifier.name().to_owned(),
-                expected: KeyType::Ed25519,
-                found: verifier.key_type(),
-            });
-        }
-        let signer = match writable && dir.join(SIGNER_KEY_FILE).exists() {
-            true => Some(SignerKey::parse(&read_text(dir, SIGNER_KEY_FILE)?)?),
-            false => None,
-        };
-        if let Some(signer) = &signer
-            && signer.verifier() != verifier
-        {
-            return Err(Error::Corrupt {
-                file: dir.join(SIGNER_KEY_FILE),
-                offset: 0,
-                reason: format!("is not the private key of {VERIFIER_KEY_FILE}"),
-            });
-        }
+        let (verifier, signer) = read_key_files(dir, writable)?;
         let open = |name| DataFile::open(dir, name, writable);
         let state_file = open(STATE_FILE)?;
         let state = read_state(&state_file)?;
@@ -922,22 +891,15 @@ impl NodeSource for StoredTree<'_> {
     }
 
     fn node(&self, level: u32, index: u64) -> Result<Hash, Error> {
-        let end = index
-            .checked_add(1)
-            .and_then(|count| count.checked_shl(level))
-            .filter(|end| end.checked_shr(level) == index.checked_add(1));
-        let position = merkle::stored_node_position(level, index);
-        match (end, position) {
-            (Some(end), Some(position)) if end <= self.size => {
-                let mut hash = [0u8; HASH_LEN];
-                self.hashes.read_at(&mut hash, position * HASH_LEN as u64)?;
-                Ok(hash)
-            }
-            _ => Err(Error::IndexOutOfRange {
+        let position = merkle::checked_node_position(level, index, self.size).ok_or(
+            Error::IndexOutOfRange {
                 index,
                 size: self.size,
-            }),
-        }
+            },
+        )?;
+        let mut hash = [0u8; HASH_LEN];
+        self.hashes.read_at(&mut hash, position * HASH_LEN as u64)?;
+        Ok(hash)
     }
 }
 
@@ -995,6 +957,86 @@ fn lock_exclusively(lock: &File, dir: &Path) -> Result<(), Error> {
             source,
         },
     })
+}
+
+/// Creates a directory (missing or empty) holding only a new log's keys, `log.vkey` and
+/// `log.key` (mode 0600), for a log whose entries are kept elsewhere (a
+/// [`crate::HostedLog`]). `signer` must be an Ed25519 note key named by the log's origin.
+pub fn init_keys(dir: &Path, signer: &SignerKey) -> Result<(), Error> {
+    if signer.key_type() != KeyType::Ed25519 {
+        return Err(Error::WrongKeyType {
+            name: signer.name().to_owned(),
+            expected: KeyType::Ed25519,
+            found: signer.key_type(),
+        });
+    }
+    let io_error = |operation| {
+        move |source| Error::Io {
+            file: dir.to_path_buf(),
+            operation,
+            offset: 0,
+            source,
+        }
+    };
+    fs::create_dir_all(dir).map_err(io_error("create directory"))?;
+    if fs::read_dir(dir)
+        .map_err(io_error("list directory"))?
+        .next()
+        .is_some()
+    {
+        return Err(Error::InvalidLogDir {
+            dir: dir.to_path_buf(),
+            reason: "is not empty; new log keys need an empty or missing directory".to_owned(),
+        });
+    }
+    write_key_files(dir, signer)?;
+    sync_directory(dir)
+}
+
+/// The keys in `dir` (see [`init_keys`]): the verifier key, and the signer key if
+/// `with_signer` and it is there. They must be an Ed25519 pair.
+pub fn read_key_files(
+    dir: &Path,
+    with_signer: bool,
+) -> Result<(VerifierKey, Option<SignerKey>), Error> {
+    let verifier = VerifierKey::parse(&read_text(dir, VERIFIER_KEY_FILE)?)?;
+    if verifier.key_type() != KeyType::Ed25519 {
+        return Err(Error::WrongKeyType {
+            name: verifier.name().to_owned(),
+            expected: KeyType::Ed25519,
+            found: verifier.key_type(),
+        });
+    }
+    let signer = match with_signer && dir.join(SIGNER_KEY_FILE).exists() {
+        true => Some(SignerKey::parse(&read_text(dir, SIGNER_KEY_FILE)?)?),
+        false => None,
+    };
+    if let Some(signer) = &signer
+        && signer.verifier() != verifier
+    {
+        return Err(Error::Corrupt {
+            file: dir.join(SIGNER_KEY_FILE),
+            offset: 0,
+            reason: format!("is not the private key of {VERIFIER_KEY_FILE}"),
+        });
+    }
+    Ok((verifier, signer))
+}
+
+fn write_key_files(dir: &Path, signer: &SignerKey) -> Result<(), Error> {
+    create_file(
+        dir,
+        VERIFIER_KEY_FILE,
+        format!("{}\n", signer.verifier()).as_bytes(),
+        false,
+    )?;
+    create_file(
+        dir,
+        SIGNER_KEY_FILE,
+        format!("{}\n", signer.to_private_text()).as_bytes(),
+        true,
+    )?;
+    Ok(())
 }
 
 fn read_text(dir: &Path, name: &str) -> Result<String, Error> {

@@ -14,6 +14,14 @@ Writes to OUT_DIR:
                   NumPy FGSM/PGD on mlp.onnx; robust accuracy per eps
       membership: loss/confidence AUC of mlp.onnx by sklearn.metrics.roc_auc_score
       fairness:   Fairlearn's differences and ratios on lr.onnx's binarised decisions
+      square:     ART's SquareAttack (L∞, 8×8 squares, logits as its loss) on both models,
+                  robust accuracy and model queries per row, mean over SQUARE_SEEDS
+      shadow:     ART's ShadowModels + MembershipInferenceBlackBox on two targets (below)
+  shadow_overfit.onnx, shadow_regularised.onnx, shadow_*.npy
+      the shadow-model membership attack's targets and data: a 256-unit MLP with no penalty
+      fitted to 100 rows (deliberately overfit) and a 32-unit MLP with α = 1 fitted to 947
+      rows including the same 100 (well regularised); 150 non-members; 700 shadow rows
+      disjoint from both
 Runs only at test time, in the interop venv: never in rampart.
 """
 
@@ -35,6 +43,8 @@ from sklearn.neural_network import MLPClassifier
 EPSILONS = [0.05, 0.1, 0.2]
 L2_EPSILONS = [0.5, 1.0, 2.0]
 PGD_STEPS = 10
+SQUARE_ITERATIONS = 300
+SQUARE_SEEDS = [0, 1, 2]
 CLIP = (0.0, 1.0)
 
 
@@ -74,6 +84,8 @@ def main(out: pathlib.Path) -> None:
         "membership": membership(mlp, members, y_train[: len(x_test)], x_test, y_test),
         "fairness": fairness(lr, x_test, y_test, out),
         "clean_accuracy": {"lr": float(lr.score(x_test, y_test)), "mlp": float(mlp.score(x_test, y_test))},
+        "square": art_square(lr, mlp, x_test, y_test),
+        "shadow": shadow_membership(x, y, out),
     }
     (out / "expected.json").write_text(json.dumps(expected, indent=2))
 
@@ -153,6 +165,41 @@ def numpy_robustness(mlp: MLPClassifier, x: np.ndarray, y: np.ndarray) -> dict:
     return result
 
 
+def art_square(lr, mlp, x, y) -> dict:
+    """ART's square attack through a black-box wrapper that sees the rows as 8×8 images and
+    answers with logits (as rampart attacks logits), counting the rows it is asked about."""
+    from art.attacks.evasion import SquareAttack
+    from art.estimators.classification.blackbox import BlackBoxClassifierNeuralNetwork
+
+    w1, w2 = (w.astype(np.float32) for w in mlp.coefs_)
+    b1, b2 = (b.astype(np.float32) for b in mlp.intercepts_)
+    logits = {"lr": lr.decision_function, "mlp": lambda v: np.maximum(v @ w1 + b1, 0) @ w2 + b2}
+    result = {}
+    for name, model_logits in logits.items():
+        result[name] = {}
+        for eps in EPSILONS:
+            accuracies, queries = [], []
+            for seed in SQUARE_SEEDS:
+                asked = [0]
+
+                def predict(images, model_logits=model_logits, asked=asked):
+                    asked[0] += len(images)
+                    return model_logits(images.reshape(len(images), -1).astype(np.float32))
+
+                classifier = BlackBoxClassifierNeuralNetwork(predict, (8, 8, 1), 10, channels_first=False, clip_values=CLIP)
+                np.random.seed(seed)
+                attack = SquareAttack(classifier, norm=np.inf, eps=eps, max_iter=SQUARE_ITERATIONS, p_init=0.8, verbose=False)
+                adversarial = attack.generate(x.reshape(-1, 8, 8, 1), np.eye(10)[y]).reshape(len(x), -1)
+                accuracies.append(float(np.mean(np.argmax(model_logits(adversarial), axis=1) == y)))
+                queries.append(asked[0] / len(x))
+            result[name][str(eps)] = {
+                "robust_accuracy": float(np.mean(accuracies)),
+                "robust_accuracy_by_seed": accuracies,
+                "mean_queries": float(np.mean(queries)),
+            }
+    return result
+
+
 def membership(mlp, members, member_labels, nonmembers, nonmember_labels) -> dict:
     def scores(x, y):
         p = mlp.predict_proba(x)
@@ -167,6 +214,74 @@ def membership(mlp, members, member_labels, nonmembers, nonmember_labels) -> dic
         "member_accuracy": float(mlp.score(members, member_labels)),
         "nonmember_accuracy": float(mlp.score(nonmembers, nonmember_labels)),
     }
+
+
+def scaled_logits(probabilities, labels):
+    """rampart's shadow-attack features: ln p − ln(1 − p) of the label and of the top class,
+    with 1 − p summed from the other classes (exact even when p rounds to 1)."""
+    p = probabilities.astype(np.float64)
+    rows = np.arange(len(p))
+
+    def scaled(classes):
+        others = np.where(np.arange(p.shape[1]) != classes[:, None], p, 0.0).sum(axis=1)
+        return np.log(np.clip(p[rows, classes], 1e-300, None)) - np.log(np.clip(others, 1e-300, None))
+
+    return np.c_[scaled(labels), scaled(p.argmax(axis=1))]
+
+
+def shadow_membership(x, y, out: pathlib.Path) -> dict:
+    """ART's shadow-model attack on both targets: 4 shadow MLPs of scikit-learn's default
+    family (the family rampart trains) through ART's ShadowModels, then
+    MembershipInferenceBlackBox twice: on rampart's two features with a logistic-regression
+    attack model (the same method, so the AUC must be close), and with ART's defaults for
+    the prediction input (probability vector + one-hot label, gradient boosting). The
+    loss-threshold AUC beside them."""
+    from art.attacks.inference.membership_inference import MembershipInferenceBlackBox, ShadowModels
+    from art.estimators.classification.scikitlearn import ScikitlearnClassifier
+
+    order = np.random.default_rng(0).permutation(len(x))
+    members, nonmembers, shadow, rest = order[:100], order[100:250], order[250:950], order[950:]
+    targets = {
+        "overfit": (MLPClassifier((256,), alpha=0.0, max_iter=3000, random_state=0), members),
+        "regularised": (MLPClassifier((32,), alpha=1.0, max_iter=2000, random_state=0), np.r_[members, rest]),
+    }
+    for name, rows in [("members", members), ("nonmembers", nonmembers), ("shadow", shadow)]:
+        np.save(out / f"shadow_x_{name}.npy", x[rows])
+        np.save(out / f"shadow_y_{name}.npy", y[rows])
+    one_hot = np.eye(10)
+    truth = np.r_[np.ones(len(members)), np.zeros(len(nonmembers))]
+    result = {}
+    for name, (target, rows) in targets.items():
+        target.fit(x[rows], y[rows])
+        (out / f"shadow_{name}.onnx").write_bytes(mlp_graph(target).SerializeToString())
+        template = ScikitlearnClassifier(MLPClassifier((100,), max_iter=200, random_state=0).fit(x[shadow], y[shadow]))
+        shadow_models = ShadowModels(template, num_shadow_models=4, random_state=0)
+        (in_x, in_y, in_pred), (out_x, out_y, out_pred) = shadow_models.generate_shadow_dataset(x[shadow], one_hot[y[shadow]])
+        np.random.seed(0)  # the gradient-boosting attack model's
+        default = MembershipInferenceBlackBox(ScikitlearnClassifier(target), attack_model_type="gb")
+        default.fit(in_x, in_y, out_x, out_y, pred=in_pred, test_pred=out_pred)
+        same_features = MembershipInferenceBlackBox(ScikitlearnClassifier(target), attack_model_type="lr")
+        # Without y ART feeds the attack model only `pred`: here rampart's features.
+        same_features.fit(
+            None, None, None, None,
+            pred=scaled_logits(in_pred, in_y.argmax(axis=1)),
+            test_pred=scaled_logits(out_pred, out_y.argmax(axis=1)),
+        )
+
+        def auc(scores):
+            return float(roc_auc_score(truth, np.concatenate([np.asarray(s).reshape(len(s), -1)[:, -1] for s in scores])))
+
+        probabilities = [target.predict_proba(x[rows])[np.arange(len(rows)), y[rows]] for rows in (members, nonmembers)]
+        result[name] = {
+            "art_auc_same_features": auc(
+                [same_features.infer(None, None, pred=scaled_logits(target.predict_proba(x[r]), y[r]), probabilities=True) for r in (members, nonmembers)]
+            ),
+            "art_auc_default": auc([default.infer(x[r], one_hot[y[r]], probabilities=True) for r in (members, nonmembers)]),
+            "loss_auc": float(roc_auc_score(truth, np.log(np.clip(np.r_[probabilities[0], probabilities[1]], 1e-45, None)))),
+            "member_accuracy": float(target.score(x[members], y[members])),
+            "nonmember_accuracy": float(target.score(x[nonmembers], y[nonmembers])),
+        }
+    return result
 
 
 def fairness(lr, x, y, out: pathlib.Path) -> dict:

@@ -89,3 +89,28 @@ pub fn serve_in_background(registry: Arc<Registry>, options: ServeOptions, tls: 
         thread: Some(thread),
     }
 }
+
+/// The blob storage under test: the data directory, or a fresh prefix of the bucket in
+/// `RAMPART_TEST_STORAGE_URL` (`s3://BUCKET?endpoint=…`, as tests/interop/registry_pg_s3.sh
+/// sets it) for each server, so tests never see each other's blobs.
+#[allow(dead_code)] // the UI suite keeps its blobs in the data directory
+pub fn test_storage() -> Option<String> {
+    static SERVERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let url = std::env::var("RAMPART_TEST_STORAGE_URL")
+        .ok()
+        .filter(|url| !url.is_empty())?;
+    let (location, query) = url.split_once('?').unwrap_or((&url, ""));
+    let prefix = format!(
+        "test-{}-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|elapsed| elapsed.as_nanos())
+            .unwrap_or_default(),
+        SERVERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    Some(format!(
+        "{}/{prefix}?{query}",
+        location.trim_end_matches('/')
+    ))
+}
