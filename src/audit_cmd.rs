@@ -260,6 +260,7 @@ fn coordinate(package: &Package) -> PackageCoordinate {
             Ecosystem::Conda => "conda".to_owned(),
             Ecosystem::Deb => "deb".to_owned(),
             Ecosystem::Apk => "apk".to_owned(),
+            Ecosystem::Rpm => "rpm".to_owned(),
         },
         name: package.name.clone(),
         version: package
@@ -315,6 +316,7 @@ fn package_manager(format: SourceFormat) -> &'static str {
         SourceFormat::CondaEnvironment => "conda",
         SourceFormat::DpkgStatus => "dpkg",
         SourceFormat::ApkInstalled => "apk",
+        SourceFormat::RpmDb => "rpm",
     }
 }
 

@@ -392,3 +392,184 @@ fn audit_of_an_image_matches_debian_advisories_by_source_package() {
         "{report:#}"
     );
 }
+
+/// A Rocky Linux 9 image whose rpm database (`rpmdb.sqlite`, WAL mode as rpm leaves it)
+/// holds `openssl-libs` at `openssl_release` (epoch 1), `bash` and an imported signing key.
+fn rocky_image(dir: &Path, name: &str, openssl_release: &str) -> PathBuf {
+    use rampart_inventory::fuzzing::{rpm_header_blob, rpmdb_sqlite};
+    let source_rpm = format!("openssl-3.0.7-{openssl_release}.src.rpm");
+    let openssl = rpm_header_blob(
+        &[
+            (1000, "openssl-libs"),
+            (1001, "3.0.7"),
+            (1002, openssl_release),
+            (1014, "ASL 2.0"),
+            (1022, "x86_64"),
+            (1044, &source_rpm),
+        ],
+        Some(1),
+    );
+    let bash = rpm_header_blob(
+        &[
+            (1000, "bash"),
+            (1001, "5.1.8"),
+            (1002, "9.el9"),
+            (1014, "GPLv3+"),
+            (1022, "x86_64"),
+            (1044, "bash-5.1.8-9.el9.src.rpm"),
+        ],
+        None,
+    );
+    let key = rpm_header_blob(
+        &[(1000, "gpg-pubkey"), (1001, "350d275d"), (1002, "6279464b")],
+        None,
+    );
+    let database = rpmdb_sqlite(&[openssl, bash, key], true);
+    assert!(!database.is_empty());
+    let spec = Spec::new(vec![tar(&[
+        Item::File(
+            "etc/os-release",
+            b"NAME=\"Rocky Linux\"\nVERSION=\"9.3 (Blue Onyx)\"\nID=\"rocky\"\nVERSION_ID=\"9.3\"\n",
+        ),
+        Item::File("var/lib/rpm/rpmdb.sqlite", &database),
+        // What rpm leaves after a clean close: an empty write-ahead log.
+        Item::File("var/lib/rpm/rpmdb.sqlite-wal", b""),
+    ])]);
+    write(dir, name, &docker_save(&spec))
+}
+
+#[test]
+fn rpm_packages_are_inventoried_and_audited_by_source_package() {
+    let temp = tempfile::tempdir().unwrap();
+    let old = rocky_image(temp.path(), "rocky-old.tar", "24.el9");
+    let output = rampart_in(temp.path())
+        .args(["sbom", old.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let document: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let components = document["components"].as_array().unwrap();
+    let purls: Vec<&str> = components
+        .iter()
+        .filter_map(|c| c["purl"].as_str())
+        .collect();
+    assert!(
+        purls.contains(
+            &"pkg:rpm/rocky/openssl-libs@3.0.7-24.el9?arch=x86_64&distro=rocky-9.3&epoch=1"
+        ),
+        "{purls:#?}"
+    );
+    assert!(
+        purls.contains(&"pkg:rpm/rocky/bash@5.1.8-9.el9?arch=x86_64&distro=rocky-9.3"),
+        "{purls:#?}"
+    );
+    assert!(
+        !purls.iter().any(|p| p.contains("gpg-pubkey")),
+        "{purls:#?}"
+    );
+
+    let advisories = temp.path().join("osv");
+    fs::create_dir(&advisories).unwrap();
+    fs::write(
+        advisories.join("RLSA-2024-0001.json"),
+        json!({
+            "id": "RLSA-2024:0001",
+            "modified": "2024-01-10T00:00:00Z",
+            "aliases": ["CVE-2023-5678"],
+            "summary": "openssl: excessive time spent in DH check",
+            "affected": [{
+                "package": {"ecosystem": "Rocky Linux:9", "name": "openssl"},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1:3.0.7-25.el9"}]}]
+            }]
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let audit = |image: &Path| -> (i32, Value) {
+        let output = rampart_in(temp.path())
+            .args(["audit", "--no-config", "--format", "json", "--db"])
+            .arg(&advisories)
+            .arg(image)
+            .output()
+            .unwrap();
+        let report = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)));
+        (output.status.code().unwrap(), report)
+    };
+    let (code, report) = audit(&old);
+    assert_eq!(code, 1, "{report:#}");
+    let vulnerable = findings_of(&report, "audit/vulnerable-package");
+    assert_eq!(vulnerable.len(), 1, "{report:#}");
+    let message = vulnerable[0]["message"].as_str().unwrap();
+    assert!(message.contains("RLSA-2024:0001"), "{message}");
+    assert!(
+        message.contains("openssl-libs (source openssl)"),
+        "{message}"
+    );
+    assert_eq!(
+        rule_ids(&report),
+        ["audit/vulnerable-package"],
+        "{report:#}"
+    );
+
+    // The image's SBOM audits the same way (the epoch comes back from the version field).
+    let sbom = temp.path().join("rocky-old.cdx.json");
+    rampart_in(temp.path())
+        .args(["sbom", "-o"])
+        .arg(&sbom)
+        .arg(&old)
+        .assert()
+        .success();
+    let (code, report) = audit(&sbom);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(
+        findings_of(&report, "audit/vulnerable-package").len(),
+        1,
+        "{report:#}"
+    );
+
+    // The fixed release (`-27` > `-25` with the same epoch) passes.
+    let fixed = rocky_image(temp.path(), "rocky-new.tar", "27.el9");
+    let (code, report) = audit(&fixed);
+    assert_eq!(code, 0, "{report:#}");
+    assert!(
+        findings_of(&report, "audit/vulnerable-package").is_empty(),
+        "{report:#}"
+    );
+}
+
+#[test]
+fn an_rpm_database_that_cannot_be_read_is_a_finding_naming_it() {
+    let temp = tempfile::tempdir().unwrap();
+    let spec = Spec::new(vec![tar(&[
+        Item::File("etc/os-release", b"ID=\"almalinux\"\nVERSION_ID=\"9.4\"\n"),
+        Item::File(
+            "usr/lib/sysimage/rpm/rpmdb.sqlite",
+            b"SQLite format 3\0truncated",
+        ),
+        Item::File("var/lib/rpm/Packages", b"\0\0\0\0\x61\x15\x06\0"),
+    ])]);
+    let image = write(temp.path(), "alma.tar", &docker_save(&spec));
+    let (_, report) = audit_json(temp.path(), &image);
+    let messages: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| format!("{} {} {}", f["rule_id"], f["location"], f["message"]))
+        .collect();
+    assert!(
+        messages.iter().any(|m| m.contains("rpmdb.sqlite")
+            && m.contains("the rpm database could not be read")),
+        "{messages:#?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("inventory/unsupported-entry") && m.contains("BerkeleyDB")),
+        "{messages:#?}"
+    );
+}

@@ -13,7 +13,7 @@ use serde::{Serialize, Serializer};
 use crate::compile::StoredAdvisory;
 use crate::load::{Counts, RecordProblem, load};
 use crate::matching::{Matcher, VersionMatcher};
-use crate::os_version::{ApkVersion, DpkgVersion, Scheme, os_package_key};
+use crate::os_version::{ApkVersion, DpkgVersion, RpmVersion, Scheme, os_package_key};
 use crate::store;
 use crate::verdict::{OsPackageRef, PackageRef, PackageVerdict, Unchecked};
 use crate::version::normalize_name;
@@ -256,8 +256,8 @@ impl Database {
             .collect()
     }
 
-    /// Audits OS packages (dpkg, apk) against the advisories of their distribution release
-    /// (`Debian:12`, `Alpine:v3.20`, `Ubuntu:22.04`), keyed by source package and matched
+    /// Audits OS packages (dpkg, apk, rpm) against the advisories of their distribution
+    /// release (`Debian:12`, `Alpine:v3.20`, `Ubuntu:22.04`, `Rocky Linux:9`), keyed by source package and matched
     /// with the package manager's own version ordering. A package whose ecosystem has no
     /// known ordering is unchecked, never clean.
     pub fn audit_os(&self, packages: &[OsPackageRef]) -> Vec<PackageVerdict> {
@@ -291,6 +291,8 @@ impl Database {
                     Scheme::Dpkg => VersionMatcher::<DpkgVersion>::new(stored)
                         .map(|m| m.verdict(&reference, key.clone())),
                     Scheme::Apk => VersionMatcher::<ApkVersion>::new(stored)
+                        .map(|m| m.verdict(&reference, key.clone())),
+                    Scheme::Rpm => VersionMatcher::<RpmVersion>::new(stored)
                         .map(|m| m.verdict(&reference, key.clone())),
                 };
                 verdict.unwrap_or_else(|detail| damaged(&reference, key, detail))

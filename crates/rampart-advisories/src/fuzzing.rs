@@ -4,7 +4,7 @@
 
 use crate::compile::{StoredAdvisory, compile};
 use crate::matching::{MatchVersion, VersionMatcher};
-use crate::os_version::{ApkVersion, DpkgVersion, Scheme};
+use crate::os_version::{ApkVersion, DpkgVersion, RpmVersion, Scheme};
 use crate::osv::parse_record;
 use crate::store::parse_line;
 use crate::verdict::PackageRef;
@@ -58,6 +58,7 @@ pub fn osv_record(data: &[u8]) {
             None => check_matcher::<Version>(&stored, name, &probes),
             Some(Some(Scheme::Dpkg)) => check_matcher::<DpkgVersion>(&stored, name, &probes),
             Some(Some(Scheme::Apk)) => check_matcher::<ApkVersion>(&stored, name, &probes),
+            Some(Some(Scheme::Rpm)) => check_matcher::<RpmVersion>(&stored, name, &probes),
             Some(None) => panic!("{name} is stored under an ecosystem without an ordering"),
         }
     }

@@ -18,7 +18,7 @@ use std::cmp::Ordering;
 use std::fmt;
 
 use crate::compile::{AdvisoryKind, StoredAdvisory, StoredEvent};
-use crate::os_version::{ApkVersion, DpkgVersion};
+use crate::os_version::{ApkVersion, DpkgVersion, RpmVersion};
 use crate::verdict::{AdvisoryMatch, PackageRef, PackageVerdict, Unchecked};
 use crate::version::{Version, parse_public_version};
 
@@ -53,6 +53,16 @@ impl MatchVersion for DpkgVersion {
 impl MatchVersion for ApkVersion {
     fn parse(raw: &str) -> Result<Self, String> {
         ApkVersion::parse(raw)
+    }
+
+    fn is_prerelease(&self) -> bool {
+        false
+    }
+}
+
+impl MatchVersion for RpmVersion {
+    fn parse(raw: &str) -> Result<Self, String> {
+        RpmVersion::parse(raw)
     }
 
     fn is_prerelease(&self) -> bool {

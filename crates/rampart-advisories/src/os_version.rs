@@ -6,7 +6,11 @@
 //!   alternate non-digit runs (compared character by character, `~` before everything, even
 //!   the end, letters before non-letters) and digit runs (compared numerically);
 //! * apk (apk-tools `apk_version_compare`): dotted digits, an optional letter, suffixes
-//!   (`_alpha < _beta < _pre < _rc <` none `< _cvs < _svn < _git < _hg < _p`), `-rN` revisions.
+//!   (`_alpha < _beta < _pre < _rc <` none `< _cvs < _svn < _git < _hg < _p`), `-rN` revisions;
+//! * rpm (`rpmvercmp`, for `Rocky Linux:*`, `AlmaLinux:*`, `openSUSE:*`, `SUSE:*`):
+//!   `[epoch:]version-release`; version and release split into alphabetic and numeric
+//!   segments (anything else separates them), numeric beats alphabetic, `~` sorts before
+//!   everything (even the end) and `^` after the end but before any further segment.
 //!
 //! Both are total orders on the versions they accept; versions that differ only in ways the
 //! order ignores (`1.0` and `1.00` for dpkg) compare equal.
@@ -18,6 +22,7 @@ use std::cmp::Ordering;
 pub enum Scheme {
     Dpkg,
     Apk,
+    Rpm,
 }
 
 impl Scheme {
@@ -27,6 +32,7 @@ impl Scheme {
         match family {
             "Debian" | "Ubuntu" => Some(Scheme::Dpkg),
             "Alpine" => Some(Scheme::Apk),
+            "Rocky Linux" | "AlmaLinux" | "openSUSE" | "SUSE" => Some(Scheme::Rpm),
             _ => None,
         }
     }
@@ -36,6 +42,7 @@ impl Scheme {
         match self {
             Scheme::Dpkg => validate_dpkg(raw),
             Scheme::Apk => validate_apk(raw),
+            Scheme::Rpm => validate_rpm(raw),
         }
     }
 
@@ -43,6 +50,7 @@ impl Scheme {
         match self {
             Scheme::Dpkg => compare_dpkg(a, b),
             Scheme::Apk => compare_apk(a, b),
+            Scheme::Rpm => compare_rpm(a, b),
         }
     }
 }
@@ -302,6 +310,10 @@ pub struct DpkgVersion(String);
 #[derive(Clone, Debug)]
 pub struct ApkVersion(String);
 
+/// An `[epoch:]version-release` string ordered as rpm orders it.
+#[derive(Clone, Debug)]
+pub struct RpmVersion(String);
+
 macro_rules! ordered_by_scheme {
     ($name:ident, $scheme:expr) => {
         impl $name {
@@ -341,6 +353,130 @@ macro_rules! ordered_by_scheme {
 
 ordered_by_scheme!(DpkgVersion, Scheme::Dpkg);
 ordered_by_scheme!(ApkVersion, Scheme::Apk);
+ordered_by_scheme!(RpmVersion, Scheme::Rpm);
+
+fn validate_rpm(raw: &str) -> Result<(), String> {
+    let (epoch, version, _) = split_evr(raw);
+    if let Some(epoch) = epoch
+        && (epoch.is_empty() || !epoch.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err("the epoch before ':' must be a number".to_owned());
+    }
+    if !version.bytes().any(|b| b.is_ascii_alphanumeric()) {
+        return Err("the version has no letters or digits".to_owned());
+    }
+    if let Some(bad) = raw.chars().find(|c| !c.is_ascii_graphic()) {
+        return Err(format!("{bad:?} is not allowed in an rpm version"));
+    }
+    Ok(())
+}
+
+/// `(epoch, version, release)` of `[epoch:]version[-release]`; a missing release is empty
+/// (sorting before any release).
+fn split_evr(raw: &str) -> (Option<&str>, &str, &str) {
+    let (epoch, rest) = split_epoch(raw);
+    let (version, release) = rest.rsplit_once('-').unwrap_or((rest, ""));
+    (epoch, version, release)
+}
+
+/// `rpmdev-vercmp a b` on `[epoch:]version-release`: epochs numerically (none is 0), then
+/// version and release with [`rpmvercmp`].
+pub fn compare_rpm(a: &str, b: &str) -> Ordering {
+    let (epoch_a, version_a, release_a) = split_evr(a);
+    let (epoch_b, version_b, release_b) = split_evr(b);
+    compare_digits(epoch_a.unwrap_or("0"), epoch_b.unwrap_or("0"))
+        .then_with(|| rpmvercmp(version_a.as_bytes(), version_b.as_bytes()))
+        .then_with(|| rpmvercmp(release_a.as_bytes(), release_b.as_bytes()))
+}
+
+/// rpm's `rpmvercmp` on one version or release string.
+pub fn rpmvercmp(a: &[u8], b: &[u8]) -> Ordering {
+    let separator = |c: &u8| !c.is_ascii_alphanumeric() && *c != b'~' && *c != b'^';
+    let (mut one, mut two) = (a, b);
+    loop {
+        one = skip_while(one, separator);
+        two = skip_while(two, separator);
+        let (first_one, first_two) = (one.first().copied(), two.first().copied());
+        if first_one == Some(b'~') || first_two == Some(b'~') {
+            if first_one != Some(b'~') {
+                return Ordering::Greater;
+            }
+            if first_two != Some(b'~') {
+                return Ordering::Less;
+            }
+            one = one.get(1..).unwrap_or_default();
+            two = two.get(1..).unwrap_or_default();
+            continue;
+        }
+        // `^` (a snapshot after a release): after the end, before any further segment.
+        if first_one == Some(b'^') || first_two == Some(b'^') {
+            match (first_one, first_two) {
+                (None, _) => return Ordering::Less,
+                (_, None) => return Ordering::Greater,
+                (_, Some(c)) if c != b'^' => return Ordering::Less,
+                (Some(c), _) if c != b'^' => return Ordering::Greater,
+                _ => {}
+            }
+            one = one.get(1..).unwrap_or_default();
+            two = two.get(1..).unwrap_or_default();
+            continue;
+        }
+        let (Some(start), Some(_)) = (first_one, first_two) else {
+            break;
+        };
+        let numeric = start.is_ascii_digit();
+        let same_kind = |c: &u8| {
+            if numeric {
+                c.is_ascii_digit()
+            } else {
+                c.is_ascii_alphabetic()
+            }
+        };
+        let segment_one = take_while(one, same_kind);
+        let segment_two = take_while(two, same_kind);
+        one = one.get(segment_one.len()..).unwrap_or_default();
+        two = two.get(segment_two.len()..).unwrap_or_default();
+        // Segments of different kinds: numeric is newer.
+        if segment_two.is_empty() {
+            return if numeric {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            };
+        }
+        let order = if numeric {
+            let trim = |s: &'_ [u8]| -> Vec<u8> { skip_while(s, |c| *c == b'0').to_vec() };
+            let (x, y) = (trim(segment_one), trim(segment_two));
+            x.len().cmp(&y.len()).then_with(|| x.cmp(&y))
+        } else {
+            segment_one.cmp(segment_two)
+        };
+        if order.is_ne() {
+            return order;
+        }
+    }
+    match (one.is_empty(), two.is_empty()) {
+        (true, true) => Ordering::Equal,
+        (false, _) => Ordering::Greater,
+        (true, false) => Ordering::Less,
+    }
+}
+
+fn skip_while(bytes: &[u8], predicate: impl Fn(&u8) -> bool) -> &[u8] {
+    let at = bytes
+        .iter()
+        .position(|c| !predicate(c))
+        .unwrap_or(bytes.len());
+    bytes.get(at..).unwrap_or_default()
+}
+
+fn take_while(bytes: &[u8], predicate: impl Fn(&u8) -> bool) -> &[u8] {
+    let at = bytes
+        .iter()
+        .position(|c| !predicate(c))
+        .unwrap_or(bytes.len());
+    bytes.get(..at).unwrap_or_default()
+}
 
 /// `apk version -t a b`.
 pub fn compare_apk(a: &str, b: &str) -> Ordering {
@@ -486,6 +622,149 @@ mod tests {
         assert_eq!(compare_apk("1.2.3-r1", "1.2.3-r1"), Ordering::Equal);
     }
 
+    /// rpm's own `rpmvercmp` cases (rpm `tests/rpmvercmp.at`).
+    #[test]
+    fn rpmvercmp_agrees_with_rpms_test_suite() {
+        let cases: &[(&str, &str, i8)] = &[
+            ("1.0", "1.0", 0),
+            ("1.0", "2.0", -1),
+            ("2.0", "1.0", 1),
+            ("2.0.1", "2.0.1", 0),
+            ("2.0", "2.0.1", -1),
+            ("2.0.1", "2.0", 1),
+            ("2.0.1a", "2.0.1a", 0),
+            ("2.0.1a", "2.0.1", 1),
+            ("2.0.1", "2.0.1a", -1),
+            ("5.5p1", "5.5p1", 0),
+            ("5.5p1", "5.5p2", -1),
+            ("5.5p2", "5.5p1", 1),
+            ("5.5p10", "5.5p10", 0),
+            ("5.5p1", "5.5p10", -1),
+            ("5.5p10", "5.5p1", 1),
+            ("10xyz", "10.1xyz", -1),
+            ("10.1xyz", "10xyz", 1),
+            ("xyz10", "xyz10", 0),
+            ("xyz10", "xyz10.1", -1),
+            ("xyz10.1", "xyz10", 1),
+            ("xyz.4", "xyz.4", 0),
+            ("xyz.4", "8", -1),
+            ("8", "xyz.4", 1),
+            ("xyz.4", "2", -1),
+            ("2", "xyz.4", 1),
+            ("5.5p2", "5.6p1", -1),
+            ("5.6p1", "5.5p2", 1),
+            ("5.6p1", "6.5p1", -1),
+            ("6.5p1", "5.6p1", 1),
+            ("6.0.rc1", "6.0", 1),
+            ("6.0", "6.0.rc1", -1),
+            ("10b2", "10a1", 1),
+            ("10a2", "10b2", -1),
+            ("1.0aa", "1.0aa", 0),
+            ("1.0a", "1.0aa", -1),
+            ("1.0aa", "1.0a", 1),
+            ("10.0001", "10.0001", 0),
+            ("10.0001", "10.1", 0),
+            ("10.1", "10.0001", 0),
+            ("10.0001", "10.0039", -1),
+            ("10.0039", "10.0001", 1),
+            ("4.999.9", "5.0", -1),
+            ("5.0", "4.999.9", 1),
+            ("20101121", "20101121", 0),
+            ("20101121", "20101122", -1),
+            ("20101122", "20101121", 1),
+            ("2_0", "2_0", 0),
+            ("2.0", "2_0", 0),
+            ("2_0", "2.0", 0),
+            ("a", "a", 0),
+            ("a+", "a+", 0),
+            ("a+", "a_", 0),
+            ("a_", "a+", 0),
+            ("+a", "+a", 0),
+            ("+a", "_a", 0),
+            ("_a", "+a", 0),
+            ("+_", "+_", 0),
+            ("_+", "+_", 0),
+            ("_+", "_+", 0),
+            ("+", "_", 0),
+            ("_", "+", 0),
+            ("1.0~rc1", "1.0~rc1", 0),
+            ("1.0~rc1", "1.0", -1),
+            ("1.0", "1.0~rc1", 1),
+            ("1.0~rc1", "1.0~rc2", -1),
+            ("1.0~rc2", "1.0~rc1", 1),
+            ("1.0~rc1~git123", "1.0~rc1~git123", 0),
+            ("1.0~rc1~git123", "1.0~rc1", -1),
+            ("1.0~rc1", "1.0~rc1~git123", 1),
+            ("1.0^", "1.0^", 0),
+            ("1.0^", "1.0", 1),
+            ("1.0", "1.0^", -1),
+            ("1.0^git1", "1.0^git1", 0),
+            ("1.0^git1", "1.0", 1),
+            ("1.0", "1.0^git1", -1),
+            ("1.0^git1", "1.0^git2", -1),
+            ("1.0^git2", "1.0^git1", 1),
+            ("1.0^git1", "1.01", -1),
+            ("1.01", "1.0^git1", 1),
+            ("1.0^20160101", "1.0^20160101", 0),
+            ("1.0^20160101", "1.0.1", -1),
+            ("1.0.1", "1.0^20160101", 1),
+            ("1.0^20160101^git1", "1.0^20160101^git1", 0),
+            ("1.0^20160102", "1.0^20160101^git1", 1),
+            ("1.0^20160101^git1", "1.0^20160102", -1),
+            ("1.0~rc1^git1", "1.0~rc1^git1", 0),
+            ("1.0~rc1^git1", "1.0~rc1", 1),
+            ("1.0~rc1", "1.0~rc1^git1", -1),
+            ("1.0^git1~pre", "1.0^git1~pre", 0),
+            ("1.0^git1", "1.0^git1~pre", 1),
+            ("1.0^git1~pre", "1.0^git1", -1),
+            ("1b.fc17", "1b.fc17", 0),
+            ("1b.fc17", "1.fc17", -1),
+            ("1.fc17", "1b.fc17", 1),
+            ("1g.fc17", "1g.fc17", 0),
+            ("1g.fc17", "1.fc17", 1),
+            ("1.fc17", "1g.fc17", -1),
+        ];
+        for (a, b, expected) in cases {
+            assert_eq!(
+                rpmvercmp(a.as_bytes(), b.as_bytes()),
+                expected.cmp(&0),
+                "rpmvercmp({a}, {b})"
+            );
+        }
+    }
+
+    #[test]
+    fn rpm_orders_epochs_then_versions_then_releases() {
+        assert_order(
+            compare_rpm,
+            &[
+                ("3.0.7-25.el9", "3.0.7-27.el9"),
+                ("3.0.7-27.el9", "3.0.7-27.el9_3"),
+                ("3.0.7-27.el9", "1:3.0.1-1.el9"),
+                ("1:3.0.7-27.el9", "2:1.0-1"),
+                ("3.0.7", "3.0.7-1"),
+                ("1.1.1k-9.el8_7", "1.1.1k-12.el8_9"),
+                ("2.28-236.el9", "2.28-236.el9_2.1"),
+                ("1.0~rc1-1", "1.0-1"),
+            ],
+        );
+        assert_eq!(compare_rpm("0:1.0-1", "1.0-1"), Ordering::Equal);
+        assert!(validate_rpm("1:3.0.7-27.el9").is_ok());
+        assert!(validate_rpm("1.0^git1~pre-1").is_ok());
+        assert!(validate_rpm("x:1.0-1").is_err());
+        assert!(validate_rpm("-1").is_err());
+        assert!(validate_rpm("1.0 -1").is_err());
+        assert_eq!(Scheme::of_ecosystem("Rocky Linux:9"), Some(Scheme::Rpm));
+        assert_eq!(
+            Scheme::of_ecosystem("openSUSE:Leap 15.5"),
+            Some(Scheme::Rpm)
+        );
+        assert_eq!(
+            os_package_key("SUSE:Linux Enterprise Server 15 SP5", "openssl-3"),
+            "SUSE:Linux Enterprise Server 15 SP5|openssl-3"
+        );
+    }
+
     #[test]
     fn validates_versions_and_keys() {
         assert!(validate_dpkg("1:3.0.15-1~deb12u1").is_ok());
@@ -518,6 +797,10 @@ mod tests {
 
     fn apk_version() -> impl Strategy<Value = String> {
         "[0-9]{1,3}(\\.[0-9]{1,3}){0,3}[a-z]?(_(alpha|beta|pre|rc|cvs|svn|git|hg|p)[0-9]{0,2}){0,2}(-r[0-9]{1,2})?"
+    }
+
+    fn rpm_version() -> impl Strategy<Value = String> {
+        "([0-9]{1,2}:)?[0-9a-z][0-9a-z.~^_+]{0,6}(-[0-9a-z.~^_]{1,5})?"
     }
 
     fn check_total_order(compare: fn(&str, &str) -> Ordering, a: &str, b: &str, c: &str) {
@@ -556,7 +839,15 @@ mod tests {
         }
 
         #[test]
+        fn rpm_is_a_total_order(a in rpm_version(), b in rpm_version(), c in rpm_version()) {
+            check_total_order(compare_rpm, &a, &b, &c);
+            prop_assert!(validate_rpm(&a).is_ok(), "{}", a);
+        }
+
+        #[test]
         fn arbitrary_strings_never_panic(a in "\\PC{0,24}", b in "\\PC{0,24}") {
+            let _ = compare_rpm(&a, &b);
+            let _ = validate_rpm(&a);
             let _ = compare_dpkg(&a, &b);
             let _ = compare_apk(&a, &b);
             let _ = validate_dpkg(&a);

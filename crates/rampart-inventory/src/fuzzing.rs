@@ -119,6 +119,78 @@ pub fn model_headers(data: &[u8]) {
     }
 }
 
+/// The rpm header reader on raw bytes (a header blob as `rpmdb.sqlite` stores it).
+#[allow(
+    clippy::panic,
+    reason = "a fuzz target reports a broken promise by panicking"
+)]
+pub fn rpm_header(data: &[u8]) {
+    if let Ok(header) = crate::rpm::parse_header(data) {
+        // Every string the header yields was inside the blob.
+        let longest = [&header.name, &header.version, &header.release]
+            .iter()
+            .map(|s| s.len())
+            .max()
+            .unwrap_or_default();
+        if longest > data.len().saturating_mul(3) {
+            panic!("a header string longer than the header");
+        }
+        let _ = header.evr();
+        let _ = header.source_package();
+    }
+}
+
+/// An rpm header blob (no magic) holding `strings` as STRING entries and `epoch` as an INT32
+/// EPOCH entry, laid out as rpm lays them out: for tests and fuzzing seeds.
+pub fn rpm_header_blob(strings: &[(u32, &str)], epoch: Option<u32>) -> Vec<u8> {
+    let mut index = Vec::new();
+    let mut store = Vec::new();
+    let mut entry = |tag: u32, kind: u32, offset: usize| {
+        for word in [tag, kind, u32::try_from(offset).unwrap_or(u32::MAX), 1] {
+            index.extend_from_slice(&word.to_be_bytes());
+        }
+    };
+    if let Some(epoch) = epoch {
+        entry(1003, 4, store.len());
+        store.extend_from_slice(&epoch.to_be_bytes());
+    }
+    for (tag, text) in strings {
+        entry(*tag, 6, store.len());
+        store.extend_from_slice(text.as_bytes());
+        store.push(0);
+    }
+    let entries = u32::try_from(index.len() / 16).unwrap_or(u32::MAX);
+    let mut blob = Vec::new();
+    blob.extend_from_slice(&entries.to_be_bytes());
+    blob.extend_from_slice(&u32::try_from(store.len()).unwrap_or(u32::MAX).to_be_bytes());
+    blob.extend(index);
+    blob.extend(store);
+    blob
+}
+
+/// An `rpmdb.sqlite` file with one `Packages` row per blob (`hnum` from 1), in WAL mode as
+/// rpm leaves it when `wal` is set: for tests.
+pub fn rpmdb_sqlite(blobs: &[Vec<u8>], wal: bool) -> Vec<u8> {
+    let build = || -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("rpmdb.sqlite");
+        {
+            let connection = rusqlite::Connection::open(&path)?;
+            if wal {
+                connection.pragma_update(None, "journal_mode", "WAL")?;
+            }
+            connection.execute_batch(
+                "CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL);",
+            )?;
+            for blob in blobs {
+                connection.execute("INSERT INTO Packages (blob) VALUES (?1)", [blob])?;
+            }
+        }
+        Ok(std::fs::read(&path)?)
+    };
+    build().unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -141,6 +213,7 @@ mod tests {
     fn fuzz_corpus_replays_without_panic() {
         replay("inventory_manifests", manifests);
         replay("inventory_model_headers", model_headers);
+        replay("rpm_header", rpm_header);
     }
 
     fn seeds(target: &str) -> Vec<Vec<u8>> {
@@ -211,6 +284,20 @@ mod tests {
             ) {
                 let seeds = seeds("inventory_model_headers");
                 model_headers(&mutate(&seeds[seed % seeds.len()], &edits));
+            }
+
+            #[test]
+            fn rpm_header_survives_mutated_seeds(
+                seed in 0usize..64,
+                edits in proptest::collection::vec((any::<usize>(), any::<u8>(), any::<u8>()), 1..8),
+            ) {
+                let seeds = seeds("rpm_header");
+                rpm_header(&mutate(&seeds[seed % seeds.len()], &edits));
+            }
+
+            #[test]
+            fn rpm_header_never_panics(data in proptest::collection::vec(any::<u8>(), 0..256)) {
+                rpm_header(&data);
             }
 
             #[test]

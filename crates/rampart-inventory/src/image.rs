@@ -1,6 +1,6 @@
 //! The inventory of a container image, read from its layers without unpacking them: OS
-//! packages (dpkg, apk), Python distributions in every `site-packages`/`dist-packages`,
-//! models and datasets, with the image itself as the root component. What counts is the
+//! packages (dpkg, apk, rpm's SQLite database), Python distributions in every
+//! `site-packages`/`dist-packages`, models and datasets, with the image itself as the root component. What counts is the
 //! final filesystem (files later layers deleted are not installed); the walk reads one
 //! layer at a time and keeps only the small database files it needs.
 
@@ -21,19 +21,23 @@ use crate::ml::{FileRole, classify};
 use crate::names::purl;
 use crate::os::{parse_apk, parse_dpkg, parse_os_release};
 use crate::problem::{Problem, ProblemKind};
+use crate::rpm::parse_rpmdb;
 
 const OS_RELEASE: &[&str] = &["etc/os-release", "usr/lib/os-release"];
 const DPKG_STATUS: &str = "var/lib/dpkg/status";
 const DPKG_STATUS_DIR: &str = "var/lib/dpkg/status.d/";
 const APK_INSTALLED: &str = "lib/apk/db/installed";
-/// Where RPM keeps its database (BerkeleyDB `Packages`, NDB `Packages.db`, SQLite).
-const RPM_DATABASES: &[&str] = &[
+/// Where rpm ≥ 4.16 keeps its SQLite database.
+const RPM_SQLITE: &[&str] = &[
+    "var/lib/rpm/rpmdb.sqlite",
+    "usr/lib/sysimage/rpm/rpmdb.sqlite",
+];
+/// Older rpm databases (BerkeleyDB `Packages`, NDB `Packages.db`), not read.
+const RPM_LEGACY_DATABASES: &[&str] = &[
     "var/lib/rpm/Packages",
     "var/lib/rpm/Packages.db",
-    "var/lib/rpm/rpmdb.sqlite",
     "usr/lib/sysimage/rpm/Packages",
     "usr/lib/sysimage/rpm/Packages.db",
-    "usr/lib/sysimage/rpm/rpmdb.sqlite",
 ];
 /// Directories whose data files belong to installed software (test data of libraries,
 /// documentation), not to the models and datasets the image serves.
@@ -53,7 +57,9 @@ struct Found {
     os_release: Vec<Kept>,
     dpkg: Vec<Kept>,
     apk: Vec<Kept>,
-    rpm: Vec<Location>,
+    /// `rpmdb.sqlite` files, whole (bounded by `max_header_bytes`).
+    rpm: Vec<(Location, Vec<u8>)>,
+    rpm_legacy: Vec<Location>,
     /// Site-packages directory → (dist-info name, METADATA text, location).
     python: BTreeMap<String, Vec<(String, String, Location)>>,
     models: Vec<Model>,
@@ -128,12 +134,24 @@ impl Inventory {
                 format,
             );
         }
-        for location in found.rpm {
+        for (location, bytes) in &found.rpm {
+            let mut parsed = Parsed::default();
+            parsed.packages =
+                parse_rpmdb(bytes, location, distro.as_ref(), max, &mut parsed.problems);
+            append_source(
+                &mut inventory,
+                &mut parsed,
+                &location.container_path(),
+                SourceFormat::RpmDb,
+            );
+        }
+        for location in found.rpm_legacy {
             inventory.problems.push(Problem::new(
                 ProblemKind::Unsupported,
                 location,
-                "rpm database present but not read: rampart reads dpkg and apk databases only, so \
-                 this image's RPM packages are missing from the inventory and were not audited"
+                "rpm database present but not read: rampart reads rpm's SQLite database \
+                 (rpmdb.sqlite, rpm 4.16 and later), not BerkeleyDB or NDB ones, so this image's \
+                 RPM packages are missing from the inventory and were not audited"
                     .to_owned(),
             ));
         }
@@ -162,8 +180,28 @@ impl Found {
         } else if path == APK_INSTALLED {
             let kept = self.keep_text(entry, options);
             self.apk.extend(kept);
-        } else if RPM_DATABASES.contains(&path) {
-            self.rpm.push(entry.location.clone());
+        } else if RPM_SQLITE.contains(&path) {
+            if self.within_bounds(entry, options) {
+                self.rpm.push((entry.location.clone(), entry.data.to_vec()));
+            }
+        } else if entry.size > 0
+            && path
+                .strip_suffix("-wal")
+                .is_some_and(|database| RPM_SQLITE.contains(&database))
+        {
+            // SQLite folds its write-ahead log into the database when rpm closes it; one left
+            // behind holds changes the database file (all that is read) does not show.
+            self.problems.push(Problem::new(
+                ProblemKind::Unsupported,
+                entry.location.clone(),
+                format!(
+                    "{path} is not empty: rpm's database has changes not yet written to \
+                     rpmdb.sqlite, and packages installed or removed by them may be missing from \
+                     the inventory or listed wrongly"
+                ),
+            ));
+        } else if RPM_LEGACY_DATABASES.contains(&path) {
+            self.rpm_legacy.push(entry.location.clone());
         } else if let Some((site, dist_info)) = dist_info_metadata(path) {
             let Some(kept) = self.keep_text(entry, options) else {
                 return;
@@ -186,6 +224,18 @@ impl Found {
 
     /// A small text file, whole (bounded by `max_header_bytes`).
     fn keep_text(&mut self, entry: &LayerEntry<'_>, options: &Options) -> Option<Kept> {
+        if !self.within_bounds(entry, options) {
+            return None;
+        }
+        Some(Kept {
+            path: entry.path.to_owned(),
+            location: entry.location.clone(),
+            text: String::from_utf8_lossy(entry.data).into_owned(),
+        })
+    }
+
+    /// Whether a database file may be kept whole; a problem says why not.
+    fn within_bounds(&mut self, entry: &LayerEntry<'_>, options: &Options) -> bool {
         let max = options.limits.max_header_bytes;
         if entry.size > max || !entry.complete {
             self.problems.push(Problem::new(
@@ -196,13 +246,9 @@ impl Found {
                     entry.path, entry.size
                 ),
             ));
-            return None;
+            return false;
         }
-        Some(Kept {
-            path: entry.path.to_owned(),
-            location: entry.location.clone(),
-            text: String::from_utf8_lossy(entry.data).into_owned(),
-        })
+        true
     }
 
     /// A model or data file, found by content as `rampart sbom DIR` finds them.

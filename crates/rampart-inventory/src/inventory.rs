@@ -78,6 +78,8 @@ pub enum Ecosystem {
     Deb,
     /// An Alpine package from the apk database.
     Apk,
+    /// An RPM package (Rocky, Alma, RHEL, SUSE, Fedora…) from the rpm database.
+    Rpm,
 }
 
 /// Whether a declaration is needed at run time.
@@ -163,6 +165,8 @@ pub enum SourceFormat {
     DpkgStatus,
     /// apk's `lib/apk/db/installed`.
     ApkInstalled,
+    /// rpm's `rpmdb.sqlite` (`var/lib/rpm/` or `usr/lib/sysimage/rpm/`).
+    RpmDb,
 }
 
 impl SourceFormat {
@@ -173,6 +177,7 @@ impl SourceFormat {
             SourceFormat::Environment
                 | SourceFormat::DpkgStatus
                 | SourceFormat::ApkInstalled
+                | SourceFormat::RpmDb
                 | SourceFormat::PoetryLock
                 | SourceFormat::PipfileLock
                 | SourceFormat::UvLock
@@ -193,6 +198,7 @@ impl SourceFormat {
             SourceFormat::CycloneDx => "cyclonedx",
             SourceFormat::DpkgStatus => "dpkg-status",
             SourceFormat::ApkInstalled => "apk-installed",
+            SourceFormat::RpmDb => "rpmdb-sqlite",
         }
     }
 }

@@ -29,6 +29,7 @@ mod names;
 mod os;
 mod problem;
 mod requirement;
+mod rpm;
 pub mod rules;
 mod sbom;
 mod text;
@@ -43,6 +44,7 @@ pub use inventory::{
 };
 pub use names::{normalize_name, pypi_purl};
 pub use problem::{Problem, ProblemKind};
+pub use rpm::{HeaderError, RpmHeader, parse_header as parse_rpm_header};
 pub use rules::RULES;
 pub use sbom::{SbomFormat, SbomOptions};
 

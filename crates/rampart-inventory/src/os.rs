@@ -1,5 +1,6 @@
 //! OS package databases as a container image holds them: dpkg's `status` (and distroless
-//! `status.d/` files), apk's `installed`, and the `os-release` file naming the distribution.
+//! `status.d/` files), apk's `installed`, and the `os-release` file naming the distribution
+//! (rpm's database is `rpm.rs`).
 //! Only the fields an inventory needs are read; everything else is skipped.
 
 use rampart_core::Location;
@@ -40,10 +41,25 @@ impl Distro {
     }
 
     /// The OSV ecosystem of the distribution's advisories: `Debian:12`, `Ubuntu:22.04`,
-    /// `Alpine:v3.20`.
+    /// `Alpine:v3.20`, `Rocky Linux:9`, `AlmaLinux:9`, `openSUSE:Leap 15.5`,
+    /// `SUSE:Linux Enterprise Server 15 SP5` (the osv-schema's ecosystem table). Red Hat's
+    /// advisories are scoped by product CPE, which os-release does not name: none.
     pub(crate) fn advisory_ecosystem(&self) -> Option<String> {
+        if self.id == "opensuse-tumbleweed" {
+            return Some("openSUSE:Tumbleweed".to_owned());
+        }
         let version = self.version_id.as_deref()?;
+        let major = version.split('.').next().unwrap_or(version);
         match self.id.as_str() {
+            "rocky" => Some(format!("Rocky Linux:{major}")),
+            "almalinux" => Some(format!("AlmaLinux:{major}")),
+            "opensuse-leap" => Some(format!("openSUSE:Leap {version}")),
+            "sles" => Some(match version.split_once('.') {
+                Some((major, service_pack)) if service_pack != "0" => {
+                    format!("SUSE:Linux Enterprise Server {major} SP{service_pack}")
+                }
+                _ => format!("SUSE:Linux Enterprise Server {major}"),
+            }),
             "debian" => Some(format!(
                 "Debian:{}",
                 version.split('.').next().unwrap_or(version)
@@ -59,7 +75,7 @@ impl Distro {
         }
     }
 
-    fn os_package(&self, ecosystem: Ecosystem) -> OsPackage {
+    pub(crate) fn os_package(&self, ecosystem: Ecosystem) -> OsPackage {
         OsPackage {
             namespace: self.id.clone(),
             distro: self.purl_distro(ecosystem),
@@ -70,10 +86,12 @@ impl Distro {
 }
 
 /// The namespace used when no os-release names the distribution.
-fn fallback_distro(ecosystem: Ecosystem) -> Distro {
+pub(crate) fn fallback_distro(ecosystem: Ecosystem) -> Distro {
     Distro {
         id: match ecosystem {
             Ecosystem::Apk => "alpine",
+            // No distribution is implied by rpm itself; `redhat` is what Trivy falls back to.
+            Ecosystem::Rpm => "redhat",
             _ => "debian",
         }
         .to_owned(),
@@ -378,6 +396,43 @@ Description: gone
             let _ = parse_apk(text, &Location::file("s"), None, 10, &mut problems);
         }
         assert!(parse_os_release("NAME=x\n").is_none());
+    }
+
+    #[test]
+    fn rpm_distributions_map_to_their_osv_ecosystems() {
+        for (os_release, ecosystem) in [
+            ("ID=\"rocky\"\nVERSION_ID=\"9.3\"\n", Some("Rocky Linux:9")),
+            (
+                "ID=\"almalinux\"\nVERSION_ID=\"8.10\"\n",
+                Some("AlmaLinux:8"),
+            ),
+            (
+                "ID=\"opensuse-leap\"\nVERSION_ID=\"15.5\"\n",
+                Some("openSUSE:Leap 15.5"),
+            ),
+            (
+                "ID=\"opensuse-tumbleweed\"\nVERSION_ID=\"20241120\"\n",
+                Some("openSUSE:Tumbleweed"),
+            ),
+            (
+                "ID=\"sles\"\nVERSION_ID=\"15.5\"\n",
+                Some("SUSE:Linux Enterprise Server 15 SP5"),
+            ),
+            (
+                "ID=\"sles\"\nVERSION_ID=\"15\"\n",
+                Some("SUSE:Linux Enterprise Server 15"),
+            ),
+            // Red Hat's advisories are scoped by product CPE; Fedora has no OSV ecosystem.
+            ("ID=\"rhel\"\nVERSION_ID=\"9.4\"\n", None),
+            ("ID=fedora\nVERSION_ID=40\n", None),
+        ] {
+            let distro = parse_os_release(os_release).expect("parses");
+            assert_eq!(
+                distro.advisory_ecosystem().as_deref(),
+                ecosystem,
+                "{os_release}"
+            );
+        }
     }
 
     use proptest::prelude::*;

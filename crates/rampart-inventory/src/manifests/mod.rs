@@ -81,7 +81,8 @@ pub(crate) fn parse(
         SourceFormat::Environment
         | SourceFormat::CycloneDx
         | SourceFormat::DpkgStatus
-        | SourceFormat::ApkInstalled => Parsed::default(),
+        | SourceFormat::ApkInstalled
+        | SourceFormat::RpmDb => Parsed::default(),
     }
 }
 

@@ -597,12 +597,13 @@ impl Reader<'_, '_> {
             "conda" => Ecosystem::Conda,
             "deb" => Ecosystem::Deb,
             "apk" => Ecosystem::Apk,
+            "rpm" => Ecosystem::Rpm,
             other => {
                 self.read.problems.push(Problem::new(
                     ProblemKind::Unsupported,
                     here,
                     format!(
-                        "component `{}` is a {other} package; rampart audits Python, Debian and Alpine packages only",
+                        "component `{}` is a {other} package; rampart audits Python, Debian, Alpine and RPM packages only",
                         excerpt(purl, 200)
                     ),
                 ));
@@ -616,10 +617,14 @@ impl Reader<'_, '_> {
         };
         let mut package = Package::named(display, SourceFormat::CycloneDx, here);
         package.ecosystem = ecosystem;
-        package.version = text("version")
-            .map(str::to_owned)
-            .or(parsed.version.clone());
-        if matches!(ecosystem, Ecosystem::Deb | Ecosystem::Apk) {
+        package.version = text("version").map(str::to_owned).or_else(|| {
+            // An rpm purl carries its epoch as a qualifier; the version compared is `E:V-R`.
+            match (ecosystem, parsed.qualifiers.get("epoch"), &parsed.version) {
+                (Ecosystem::Rpm, Some(epoch), Some(version)) => Some(format!("{epoch}:{version}")),
+                _ => parsed.version.clone(),
+            }
+        });
+        if matches!(ecosystem, Ecosystem::Deb | Ecosystem::Apk | Ecosystem::Rpm) {
             package.normalized_name = package.name.to_ascii_lowercase();
             package.os = Some(os_package(component, &parsed));
         }

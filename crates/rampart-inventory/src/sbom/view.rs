@@ -197,7 +197,7 @@ pub(crate) fn build(inventory: &Inventory) -> View<'_> {
 /// Python versions compared as PEP 440 does where they parse (`2022.12.07` is
 /// `2022.12.7`); OS package versions are exact strings.
 fn normalize_version(ecosystem: Ecosystem, version: &str) -> String {
-    if matches!(ecosystem, Ecosystem::Deb | Ecosystem::Apk) {
+    if matches!(ecosystem, Ecosystem::Deb | Ecosystem::Apk | Ecosystem::Rpm) {
         return version.to_owned();
     }
     version
@@ -230,23 +230,36 @@ fn package_purl(package: &Package, version: Option<&str>) -> String {
             version,
             &qualifiers,
         ),
-        Ecosystem::Deb | Ecosystem::Apk => os_purl(package, version),
+        Ecosystem::Deb | Ecosystem::Apk | Ecosystem::Rpm => os_purl(package, version),
     }
 }
 
 /// `pkg:deb/debian/openssl@3.0.15-1~deb12u1?arch=amd64&distro=debian-12`,
-/// `pkg:apk/alpine/musl@1.2.5-r0?arch=x86_64&distro=3.20.3` (Trivy's form of purl-spec
-/// `deb`/`apk`).
+/// `pkg:apk/alpine/musl@1.2.5-r0?arch=x86_64&distro=3.20.3`,
+/// `pkg:rpm/rocky/openssl-libs@3.0.7-27.el9?arch=x86_64&distro=rocky-9.3&epoch=1` (Trivy's
+/// form of purl-spec `deb`/`apk`/`rpm`: an rpm epoch is a qualifier, not part of the version).
 fn os_purl(package: &Package, version: Option<&str>) -> String {
-    let kind = if package.ecosystem == Ecosystem::Apk {
-        "apk"
-    } else {
-        "deb"
+    let kind = match package.ecosystem {
+        Ecosystem::Apk => "apk",
+        Ecosystem::Rpm => "rpm",
+        _ => "deb",
+    };
+    let (epoch, version) = match version {
+        Some(evr) if package.ecosystem == Ecosystem::Rpm => match evr.split_once(':') {
+            Some((epoch, rest)) if epoch.bytes().all(|b| b.is_ascii_digit()) => {
+                (Some(epoch), Some(rest))
+            }
+            _ => (None, Some(evr)),
+        },
+        other => (None, other),
     };
     let os = package.os.clone().unwrap_or_default();
     let mut qualifiers: Vec<(&str, &str)> = Vec::new();
     if let Some(arch) = &os.arch {
         qualifiers.push(("arch", arch));
+    }
+    if let Some(epoch) = epoch.filter(|e| !e.trim_start_matches('0').is_empty()) {
+        qualifiers.push(("epoch", epoch));
     }
     if let Some(distro) = &os.distro {
         qualifiers.push(("distro", distro));
