@@ -60,6 +60,7 @@ exclude = [".git", "target", "node_modules"]
 #[[waiver]]
 #rule = "scan/malformed"
 #path = "tests/fixtures/truncated/*.pkl"
+#resource = "column amount"   # optional: only findings about this column / IaC resource / job
 #reason = "deliberately truncated test inputs, see SEC-123"
 #expires = 2027-06-30
 "#;

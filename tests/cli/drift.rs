@@ -219,12 +219,29 @@ fn waivers_in_rampart_toml_apply_to_drift_and_expired_ones_say_so() {
         "0.75",
         "--fail-on-drift",
     ];
-    let waiver = |expires: &str| {
+    let waiver_on = |resource: &str, expires: &str| {
         format!(
             "[[waiver]]\nrule = \"data/column-drift\"\npath = \"cur*.csv\"\n\
-             reason = \"seasonal shift, DATA-12\"\nexpires = {expires}\n"
+             resource = \"{resource}\"\nreason = \"seasonal shift, DATA-12\"\nexpires = {expires}\n"
         )
     };
+    let waiver = |expires: &str| waiver_on("column *", expires);
+    // A waiver narrowed to another column does not cover `shifted`.
+    std::fs::write(
+        dir.path().join("rampart.toml"),
+        waiver_on("column stable", "2999-12-31"),
+    )
+    .unwrap();
+    let (code, report) = drift_json(dir.path(), &args);
+    assert_eq!(code, 1, "{report:#}");
+    assert!(report["notices"].to_string().contains("matched no finding"));
+    std::fs::write(
+        dir.path().join("rampart.toml"),
+        waiver_on("column shifted", "2999-12-31"),
+    )
+    .unwrap();
+    let (code, _) = drift_json(dir.path(), &args);
+    assert_eq!(code, 0, "the column's own waiver applies");
     std::fs::write(dir.path().join("rampart.toml"), waiver("2999-12-31")).unwrap();
     let (code, report) = drift_json(dir.path(), &args);
     assert_eq!(code, 0, "a waived column drift must not fail: {report:#}");

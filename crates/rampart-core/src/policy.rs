@@ -18,6 +18,11 @@ pub struct Waiver {
     /// A glob matched against the file path (`models/legacy/*.pkl`) or the container path
     /// (`model.zip!/archive/data.pkl`).
     pub path: String,
+    /// Narrows the waiver to findings about one thing inside the file, a glob matched
+    /// against the finding's resource: a data column (`column amount`), an IaC resource
+    /// (`aws_s3_bucket.logs`), a workflow job. Without it every resource in `path` matches.
+    #[serde(default)]
+    pub resource: Option<String>,
     pub reason: String,
     /// Last day on which the waiver applies: `expires = 2027-01-31` (a TOML date) or the
     /// same as a string.
@@ -69,7 +74,39 @@ pub enum PolicyError {
 #[derive(Debug, Default)]
 pub struct Policy {
     severity: BTreeMap<String, Severity>,
-    waivers: Vec<(Waiver, GlobMatcher)>,
+    waivers: Vec<CompiledWaiver>,
+}
+
+#[derive(Debug)]
+struct CompiledWaiver {
+    waiver: Waiver,
+    path: GlobMatcher,
+    resource: Option<GlobMatcher>,
+}
+
+impl CompiledWaiver {
+    fn matches(&self, finding: &Finding, container_path: &str) -> bool {
+        self.waiver.rule == finding.rule.id
+            && (self.path.is_match(&finding.location.path) || self.path.is_match(container_path))
+            && self.resource.as_ref().is_none_or(|resource| {
+                finding
+                    .location
+                    .resource
+                    .as_deref()
+                    .is_some_and(|name| resource.is_match(name))
+            })
+    }
+
+    /// How notices name the waiver: its rule, path and resource.
+    fn describe(&self) -> String {
+        match &self.waiver.resource {
+            Some(resource) => format!(
+                "`{}` on `{}` (resource `{resource}`)",
+                self.waiver.rule, self.waiver.path
+            ),
+            None => format!("`{}` on `{}`", self.waiver.rule, self.waiver.path),
+        }
+    }
 }
 
 impl Policy {
@@ -95,14 +132,22 @@ impl Policy {
                     path: waiver.path,
                 });
             }
-            let matcher = Glob::new(&waiver.path)
-                .map_err(|source| PolicyError::BadGlob {
-                    rule: waiver.rule.clone(),
-                    path: waiver.path.clone(),
-                    source,
-                })?
-                .compile_matcher();
-            compiled.push((waiver, matcher));
+            let glob = |pattern: &str| {
+                Glob::new(pattern)
+                    .map(|glob| glob.compile_matcher())
+                    .map_err(|source| PolicyError::BadGlob {
+                        rule: waiver.rule.clone(),
+                        path: pattern.to_owned(),
+                        source,
+                    })
+            };
+            let path = glob(&waiver.path)?;
+            let resource = waiver.resource.as_deref().map(glob).transpose()?;
+            compiled.push(CompiledWaiver {
+                waiver,
+                path,
+                resource,
+            });
         }
         Ok(Policy {
             severity,
@@ -119,13 +164,11 @@ impl Policy {
                 finding.severity = severity;
             }
             let container_path = finding.location.container_path();
-            for (i, (waiver, matcher)) in self.waivers.iter().enumerate() {
-                let matches = waiver.rule == finding.rule.id
-                    && (matcher.is_match(&finding.location.path)
-                        || matcher.is_match(&container_path));
-                if !matches {
+            for (i, compiled) in self.waivers.iter().enumerate() {
+                if !compiled.matches(finding, &container_path) {
                     continue;
                 }
+                let waiver = &compiled.waiver;
                 used[i] = true;
                 if waiver.expires.is_some_and(|expiry| expiry < today) {
                     continue;
@@ -138,12 +181,11 @@ impl Policy {
             }
         }
         let mut notices = Vec::new();
-        for ((waiver, _), used) in self.waivers.iter().zip(used) {
-            match waiver.expires {
+        for (compiled, used) in self.waivers.iter().zip(used) {
+            match compiled.waiver.expires {
                 Some(expiry) if expiry < today => notices.push(format!(
-                    "waiver for `{}` on `{}` expired on {expiry}; it no longer applies{}",
-                    waiver.rule,
-                    waiver.path,
+                    "waiver for {} expired on {expiry}; it no longer applies{}",
+                    compiled.describe(),
                     if used {
                         " and its findings count again"
                     } else {
@@ -151,8 +193,8 @@ impl Policy {
                     }
                 )),
                 _ if !used => notices.push(format!(
-                    "waiver for `{}` on `{}` matched no finding; remove it if the problem is fixed",
-                    waiver.rule, waiver.path
+                    "waiver for {} matched no finding; remove it if the problem is fixed",
+                    compiled.describe()
                 )),
                 _ => {}
             }
@@ -170,6 +212,7 @@ mod tests {
         Waiver {
             rule: "scan/malformed".into(),
             path: path.into(),
+            resource: None,
             reason: "vendor file, tracked in TICKET-1".into(),
             expires: expires.map(|d| d.parse().unwrap()),
         }
@@ -222,6 +265,34 @@ mod tests {
             Policy::new(severity, vec![], IDS),
             Err(PolicyError::UnknownRule(_))
         ));
+    }
+
+    #[test]
+    fn a_resource_narrows_the_waiver_to_matching_findings_in_the_file() {
+        let mut narrow = waiver("data/*.csv", None);
+        narrow.resource = Some("column amount*".into());
+        let policy = Policy::new(BTreeMap::new(), vec![narrow], IDS).unwrap();
+        let about = |resource: Option<&str>| {
+            let mut finding = finding("data/current.csv");
+            finding.location.resource = resource.map(str::to_owned);
+            finding
+        };
+        let mut findings = vec![
+            about(Some("column amount_usd")),
+            about(Some("column country")),
+            about(None),
+        ];
+        let notices = policy.apply(&mut findings, "2026-01-01".parse().unwrap());
+        assert!(findings[0].waiver.is_some());
+        assert!(findings[1].waiver.is_none(), "another column");
+        assert!(findings[2].waiver.is_none(), "no resource to match");
+        assert!(notices.is_empty(), "{notices:?}");
+        let mut unused = vec![about(Some("column country"))];
+        let notices = policy.apply(&mut unused, "2026-01-01".parse().unwrap());
+        assert!(
+            notices[0].contains("(resource `column amount*`) matched no finding"),
+            "{notices:?}"
+        );
     }
 
     #[test]
