@@ -78,6 +78,8 @@ pub enum Command {
     Rollback(crate::push_cmd::RollbackArgs),
     /// Withdraw a registry version for good, with a reason (admins).
     Yank(crate::push_cmd::YankArgs),
+    /// Set or show a registry namespace's policy: trusted keys and what each stage needs.
+    Namespace(crate::push_cmd::NamespaceArgs),
     /// Red-team an ONNX classifier: robustness to adversarial examples, membership-inference
     /// leakage, group fairness — each a gate with thresholds.
     Redteam(crate::redteam_cmd::RedteamArgs),

@@ -60,6 +60,7 @@ fn main() -> ExitCode {
         cli::Command::Promote(args) => push_cmd::promote(args),
         cli::Command::Rollback(args) => push_cmd::rollback(args),
         cli::Command::Yank(args) => push_cmd::yank(args),
+        cli::Command::Namespace(args) => push_cmd::namespace(args),
         cli::Command::Redteam(args) => redteam_cmd::run(args),
     };
     match result {

@@ -1,4 +1,5 @@
-//! The registry client: `rampart push`, `pull`, `approve`, `promote` and `rollback`.
+//! The registry client: `rampart push`, `pull`, `approve`, `promote`, `rollback`, `yank` and
+//! `namespace`.
 //!
 //! Exit codes: 0 success; 1 the registry refused (with its reason), the version is
 //! quarantined, or a download failed verification; 2 usage or connection error.
@@ -112,6 +113,69 @@ pub struct YankArgs {
 
     #[command(flatten)]
     pub client: ClientArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct NamespaceArgs {
+    #[command(subcommand)]
+    pub command: NamespaceCommand,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum NamespaceCommand {
+    /// Create a namespace or replace its whole policy (admins; an audited change). Stages
+    /// not named need one approval and nothing else.
+    Set(NamespaceSetArgs),
+    /// Print a namespace's policy as JSON.
+    Show(NamespaceShowArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct NamespaceSetArgs {
+    /// The namespace, e.g. `ml`.
+    #[arg(value_name = "NS")]
+    pub namespace: String,
+
+    /// A PEM public key whose signatures and provenance the gates accept (repeatable).
+    #[arg(long = "trusted-key", value_name = "PEM")]
+    pub trusted_keys: Vec<PathBuf>,
+
+    /// Promotion to STAGE needs a signature by a trusted key (repeatable).
+    #[arg(long = "require-signature", value_name = "STAGE")]
+    pub require_signature: Vec<String>,
+
+    /// Promotion to STAGE needs verified provenance naming the model (repeatable).
+    #[arg(long = "require-provenance", value_name = "STAGE")]
+    pub require_provenance: Vec<String>,
+
+    /// Promotion to STAGE needs N distinct approvers, never the publisher (repeatable).
+    #[arg(long = "approvals", value_name = "STAGE=N", value_parser = parse_stage_approvals)]
+    pub approvals: Vec<(String, u32)>,
+
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct NamespaceShowArgs {
+    /// The namespace, e.g. `ml`.
+    #[arg(value_name = "NS")]
+    pub namespace: String,
+
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+fn parse_stage_approvals(text: &str) -> Result<(String, u32), String> {
+    let (stage, count) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}`: expected STAGE=N, e.g. production=2"))?;
+    let count: u32 = count
+        .parse()
+        .ok()
+        .filter(|&n| n >= 1)
+        .ok_or_else(|| format!("`{text}`: N must be a whole number of at least 1"))?;
+    Ok((stage.to_owned(), count))
 }
 
 #[derive(Args, Debug)]
@@ -290,6 +354,16 @@ impl Client {
             .with_config()
             .limit(64 << 20)
             .read_to_vec()?)
+    }
+
+    fn put_json(&self, what: &str, path: &str, body: &Value) -> anyhow::Result<Value> {
+        let response = self
+            .agent
+            .put(self.url(path))
+            .header("Authorization", &self.authorization)
+            .header("Content-Type", "application/json")
+            .send(body.to_string());
+        read_json(self.check(what, response)?)
     }
 
     fn post_json(&self, what: &str, path: &str, body: &Value) -> anyhow::Result<Value> {
@@ -752,6 +826,76 @@ pub fn yank(args: YankArgs) -> anyhow::Result<u8> {
         ))?;
         Ok(0)
     })())
+}
+
+// ---- namespace policy --------------------------------------------------------------------
+
+pub fn namespace(args: NamespaceArgs) -> anyhow::Result<u8> {
+    refusal_exits_one(match args.command {
+        NamespaceCommand::Set(args) => namespace_set(args),
+        NamespaceCommand::Show(args) => (|| {
+            let client = Client::new(&args.client)?;
+            let value = client.get_json(
+                &format!("read namespace {}", args.namespace),
+                &format!("/api/v1/namespaces/{}", args.namespace),
+            )?;
+            crate::output::print_stdout(&format!("{}\n", serde_json::to_string_pretty(&value)?))?;
+            Ok(0)
+        })(),
+    })
+}
+
+fn namespace_set(args: NamespaceSetArgs) -> anyhow::Result<u8> {
+    let mut trusted_keys = Vec::new();
+    for path in &args.trusted_keys {
+        let pem = fs::read_to_string(path)
+            .with_context(|| format!("cannot read the trusted key `{}`", path.display()))?;
+        if !pem.contains("-----BEGIN PUBLIC KEY-----") {
+            bail!(
+                "`{}` is not a PEM public key (-----BEGIN PUBLIC KEY-----); export the signer's public key, not its private key or certificate",
+                path.display()
+            );
+        }
+        trusted_keys.push(pem);
+    }
+    let mut stages = std::collections::BTreeMap::<String, rampart_registry::StagePolicy>::new();
+    for name in &args.require_signature {
+        stages.entry(name.clone()).or_default().require_signature = true;
+    }
+    for name in &args.require_provenance {
+        stages.entry(name.clone()).or_default().require_provenance = true;
+    }
+    for (name, count) in &args.approvals {
+        stages.entry(name.clone()).or_default().approvals = *count;
+    }
+    let policy = rampart_registry::NamespacePolicy {
+        trusted_keys,
+        stages,
+    };
+    let client = Client::new(&args.client)?;
+    let value = client.put_json(
+        &format!("set the policy of namespace {}", args.namespace),
+        &format!("/api/v1/namespaces/{}", args.namespace),
+        &serde_json::to_value(&policy)?,
+    )?;
+    let namespace: rampart_registry::Namespace = serde_json::from_value(value)?;
+    let mut text = format!(
+        "namespace {}: {} trusted key(s)\n",
+        namespace.name,
+        namespace.policy.trusted_keys.len()
+    );
+    for (name, stage) in &namespace.policy.stages {
+        let mut needs = vec![format!("{} approval(s)", stage.approvals)];
+        if stage.require_signature {
+            needs.push("a trusted signature".to_owned());
+        }
+        if stage.require_provenance {
+            needs.push("verified provenance".to_owned());
+        }
+        writeln!(text, "  {name}: {}", needs.join(", "))?;
+    }
+    crate::output::print_stdout(&text)?;
+    Ok(0)
 }
 
 fn print_stages(namespace: &str, model: &str, stages: &Value) -> anyhow::Result<()> {

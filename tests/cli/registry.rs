@@ -542,3 +542,82 @@ fn yank_needs_an_admin_and_a_reason_and_stops_serving() {
     assert_eq!(pull.status.code(), Some(1), "{}", text(&pull));
     assert!(!destination.exists());
 }
+
+#[test]
+fn namespace_policy_is_set_from_the_cli_and_gates_promotion() {
+    let (registry, tokens) = Registry::start(&[
+        ("pat", "publisher"),
+        ("abe", "approver"),
+        ("ann", "approver"),
+    ]);
+    let key = keys().join("ed25519.pub.pem").display().to_string();
+    let by_publisher = registry.client(&tokens[0], &["namespace", "set", "ml"]);
+    assert_eq!(
+        by_publisher.status.code(),
+        Some(1),
+        "{}",
+        text(&by_publisher)
+    );
+    let private = keys().join("ed25519.key.pem").display().to_string();
+    let not_public = registry.client(
+        &registry.admin,
+        &["namespace", "set", "ml", "--trusted-key", &private],
+    );
+    assert_eq!(not_public.status.code(), Some(2), "{}", text(&not_public));
+    assert!(text(&not_public).contains("not a PEM public key"));
+    let bad_count = registry.client(
+        &registry.admin,
+        &["namespace", "set", "ml", "--approvals", "production=0"],
+    );
+    assert_eq!(bad_count.status.code(), Some(2), "{}", text(&bad_count));
+    let set = registry.client(
+        &registry.admin,
+        &[
+            "namespace",
+            "set",
+            "ml",
+            "--trusted-key",
+            &key,
+            "--require-signature",
+            "production",
+            "--approvals",
+            "production=2",
+        ],
+    );
+    assert_eq!(set.status.code(), Some(0), "{}", text(&set));
+    assert!(
+        text(&set).contains("production: 2 approval(s), a trusted signature"),
+        "{}",
+        text(&set)
+    );
+    let show = registry.client(&tokens[1], &["namespace", "show", "ml"]);
+    assert_eq!(show.status.code(), Some(0), "{}", text(&show));
+    let shown: Value = serde_json::from_slice(&show.stdout).expect("json");
+    assert_eq!(shown["policy"]["stages"]["production"]["approvals"], 2);
+    assert_eq!(
+        shown["policy"]["trusted_keys"].as_array().map(Vec::len),
+        Some(1)
+    );
+
+    // An unsigned version approved twice still cannot reach production; staging needs one.
+    let work = tempfile::tempdir().expect("tempdir");
+    let source = model(&work.path().join("m"), &[("notes.txt", b"unsigned")]);
+    let push = registry.client(
+        &tokens[0],
+        &["push", &source.display().to_string(), "ml/m:1"],
+    );
+    assert_eq!(push.status.code(), Some(0), "{}", text(&push));
+    for approver in [&tokens[1], &tokens[2]] {
+        let approve = registry.client(approver, &["approve", "ml/m:1"]);
+        assert_eq!(approve.status.code(), Some(0), "{}", text(&approve));
+    }
+    let production = registry.client(&tokens[1], &["promote", "ml/m:1", "--stage", "production"]);
+    assert_eq!(production.status.code(), Some(1), "{}", text(&production));
+    assert!(
+        text(&production).contains("signature"),
+        "{}",
+        text(&production)
+    );
+    let staging = registry.client(&tokens[1], &["promote", "ml/m:1", "--stage", "staging"]);
+    assert_eq!(staging.status.code(), Some(0), "{}", text(&staging));
+}

@@ -28,8 +28,8 @@ pub use api::{ServeOptions, router, serve};
 pub use names::Digest;
 pub use registry::{Backends, IssuedToken, NewToken, NewVersion, Registry, Stages};
 pub use types::{
-    FileEntry, GateStatus, NamespacePolicy, Principal, Role, StagePolicy, State, TokenRecord,
-    VersionRecord,
+    FileEntry, GateStatus, Namespace, NamespacePolicy, Principal, Role, StagePolicy, State,
+    TokenRecord, VersionRecord,
 };
 
 /// Everything that can go wrong, each mapped to one HTTP status and error code.
