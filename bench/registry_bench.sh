@@ -391,5 +391,8 @@ REPORT
 )"
 echo "$REPORT"
 mkdir -p "$(dirname "$OUT")"
+# A hand-written "## Notes" section at the end of the previous results is kept.
+notes=$( [ -f "$OUT" ] && sed -n '/^## Notes/,$p' "$OUT" || true)
 printf '# bench/registry_bench.sh\n\n%s\n' "$REPORT" >"$OUT"
+[ -z "$notes" ] || printf '\n%s\n' "$notes" >>"$OUT"
 log "written to $OUT"
