@@ -136,12 +136,43 @@ pub fn looks_like_safetensors(prefix: &[u8]) -> bool {
 /// Validates the header of a whole safetensors file (`data`, usually an mmap) without
 /// touching tensor data beyond a short preview of unaccounted bytes.
 pub fn scan(data: &[u8], location: &Location, limits: &Limits, out: &mut Vec<Finding>) {
+    scan_prefix(data, data.len() as u64, location, limits, out);
+}
+
+/// How many leading bytes hold the whole header (length prefix and JSON) when `prefix`
+/// starts like a safetensors file: what a streaming reader must keep for [`scan_prefix`].
+pub fn header_extent(prefix: &[u8]) -> Option<u64> {
+    looks_like_safetensors(prefix).then(|| {
+        let declared = prefix
+            .first_chunk::<LENGTH_PREFIX>()
+            .map_or(0, |bytes| u64::from_le_bytes(*bytes));
+        declared.saturating_add(LENGTH_PREFIX as u64)
+    })
+}
+
+/// [`scan`] for a file of `total_len` bytes of which only the first bytes (`prefix`, at
+/// least [`header_extent`] of them) are at hand, as when it streams out of a compressed
+/// container layer: every header and layout check runs against the real length; previews
+/// of unaccounted bytes beyond the prefix are empty.
+pub fn scan_prefix(
+    prefix: &[u8],
+    total_len: u64,
+    location: &Location,
+    limits: &Limits,
+    out: &mut Vec<Finding>,
+) {
     let mut findings = CappedFindings::new(out);
-    scan_header(data, location, limits, &mut findings);
+    scan_header(prefix, total_len, location, limits, &mut findings);
     findings.finish();
 }
 
-fn scan_header(data: &[u8], location: &Location, limits: &Limits, out: &mut CappedFindings<'_>) {
+fn scan_header(
+    data: &[u8],
+    total_len: u64,
+    location: &Location,
+    limits: &Limits,
+    out: &mut CappedFindings<'_>,
+) {
     let malformed = |out: &mut CappedFindings<'_>, offset: u64, message: String| {
         out.push(Finding::new(&MALFORMED, location.at(offset), message));
     };
@@ -157,7 +188,7 @@ fn scan_header(data: &[u8], location: &Location, limits: &Limits, out: &mut Capp
         return;
     };
     let declared = u64::from_le_bytes(*length_bytes);
-    let available = (data.len() - LENGTH_PREFIX) as u64;
+    let available = total_len.saturating_sub(LENGTH_PREFIX as u64);
     if declared > available {
         malformed(
             out,
@@ -177,9 +208,22 @@ fn scan_header(data: &[u8], location: &Location, limits: &Limits, out: &mut Capp
         ));
         return;
     }
-    // declared <= available, which is a usize.
-    let header_end = LENGTH_PREFIX + declared as usize;
-    let header = &data[LENGTH_PREFIX..header_end];
+    let Some(header) = usize::try_from(declared)
+        .ok()
+        .and_then(|declared| data.get(LENGTH_PREFIX..LENGTH_PREFIX.checked_add(declared)?))
+    else {
+        out.push(Finding::new(
+            &LIMIT_EXCEEDED,
+            location.at(0),
+            format!(
+                "the {declared}-byte header extends past the first {} bytes read of this \
+                 {total_len}-byte file; header not analysed",
+                data.len()
+            ),
+        ));
+        return;
+    };
+    let header_end = LENGTH_PREFIX + header.len();
     if header.first() != Some(&b'{') {
         malformed(
             out,
@@ -277,8 +321,16 @@ fn scan_header(data: &[u8], location: &Location, limits: &Limits, out: &mut Capp
             Err(problem) => invalid(out, problem),
         }
     }
-    let buffer = &data[header_end..];
-    check_layout(&mut spans, buffer, header_end as u64, location, out);
+    let buffer = data.get(header_end..).unwrap_or_default();
+    let buffer_len = total_len.saturating_sub(header_end as u64);
+    check_layout(
+        &mut spans,
+        buffer,
+        buffer_len,
+        header_end as u64,
+        location,
+        out,
+    );
 }
 
 fn shorten(text: &str) -> String {
@@ -370,15 +422,16 @@ fn expected_size(info: &Map<String, Value>) -> Result<u64, String> {
     Ok(total_bits / 8)
 }
 
-/// Overlaps, out-of-range spans, gaps and trailing bytes of the data buffer.
+/// Overlaps, out-of-range spans, gaps and trailing bytes of the data buffer, which is
+/// `buffer_len` bytes long of which `buffer` (for previews) may be only the start.
 fn check_layout(
     spans: &mut [(u64, u64, &str)],
     buffer: &[u8],
+    buffer_len: u64,
     buffer_start: u64,
     location: &Location,
     out: &mut CappedFindings<'_>,
 ) {
-    let buffer_len = buffer.len() as u64;
     spans.sort_unstable();
     let mut cursor = 0u64;
     let mut cursor_owner: Option<&str> = None;
@@ -458,6 +511,11 @@ fn report_unaccounted(
         .zip(usize::try_from(preview_end).ok())
         .and_then(|(a, b)| buffer.get(a..b))
         .unwrap_or_default();
+    let evidence = if preview.is_empty() {
+        "first bytes: not read (beyond the part of the file that was read)".to_owned()
+    } else {
+        format!("first bytes: {}", hex_preview(preview))
+    };
     out.push(
         Finding::new(
             &SAFETENSORS_UNACCOUNTED_BYTES,
@@ -467,7 +525,7 @@ fn report_unaccounted(
                 to - from
             ),
         )
-        .with_evidence(format!("first bytes: {}", hex_preview(preview))),
+        .with_evidence(evidence),
     );
 }
 
@@ -595,6 +653,42 @@ mod tests {
         assert!(ids(&data).is_empty());
         let empty = file("{}", &[]);
         assert!(ids(&empty).is_empty());
+    }
+
+    #[test]
+    fn a_streamed_prefix_is_checked_against_the_real_length() {
+        let header = r#"{"a":{"dtype":"F32","shape":[1048576],"data_offsets":[0,4194304]}}"#;
+        let head = file(header, &[0; 16]);
+        let extent = header_extent(&head).expect("a safetensors prefix");
+        assert_eq!(extent, 8 + header.len() as u64);
+        let whole = extent + 4_194_304;
+        let run = |prefix: &[u8], total: u64| {
+            let mut out = Vec::new();
+            let location = Location::file("m.safetensors");
+            scan_prefix(prefix, total, &location, &Limits::default(), &mut out);
+            out
+        };
+        assert!(
+            run(&head, whole).is_empty(),
+            "the whole file, seen from its header"
+        );
+        let trailing = run(&head, whole + 100);
+        assert_eq!(trailing.len(), 1, "{trailing:#?}");
+        assert_eq!(trailing[0].rule.id, "safetensors/unaccounted-bytes");
+        assert!(
+            trailing[0]
+                .evidence
+                .as_deref()
+                .unwrap_or_default()
+                .contains("not read")
+        );
+        let short = run(&head, extent + 10);
+        assert_eq!(short.len(), 1, "{short:#?}");
+        assert_eq!(short[0].rule.id, "safetensors/tensor-layout");
+        let cut = run(&head[..20], whole);
+        assert_eq!(cut.len(), 1, "{cut:#?}");
+        assert_eq!(cut[0].rule, &LIMIT_EXCEEDED);
+        assert!(header_extent(b"not a model").is_none());
     }
 
     #[test]

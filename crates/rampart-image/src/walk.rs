@@ -313,7 +313,7 @@ fn walk_compressed(
             size: entry.size,
         };
         let content = if entry.is_file() {
-            read_member(&mut stream, entry.size, limits.max_decompressed_bytes)
+            read_member(&mut stream, entry.size, limits)
         } else {
             Content::Memory(Vec::new())
         };
@@ -372,9 +372,11 @@ fn walk_compressed(
     }
 }
 
-/// Reads one member's content from the stream: whole when it fits `bound`, else its first
-/// [`PREFIX_BYTES`] and the digest of all of it.
-fn read_member(stream: &mut impl Read, size: u64, bound: u64) -> Content<'static> {
+/// Reads one member's content from the stream: whole when it fits `max_decompressed_bytes`,
+/// else its first [`PREFIX_BYTES`] (or, for a safetensors file, its whole header up to
+/// `max_header_bytes`, so the header checks still run) and the digest of all of it.
+fn read_member(stream: &mut impl Read, size: u64, limits: &Limits) -> Content<'static> {
+    let bound = limits.max_decompressed_bytes;
     if size <= bound {
         let mut data = Vec::new();
         // A read error ends the stream and is reported by the tar reader; what came
@@ -385,6 +387,11 @@ fn read_member(stream: &mut impl Read, size: u64, bound: u64) -> Content<'static
     let mut hashing = HashingReader::new(stream.take(size));
     let mut head = Vec::new();
     let _ = (&mut hashing).take(PREFIX_BYTES).read_to_end(&mut head);
+    if let Some(extent) = rampart_formats::safetensors::header_extent(&head) {
+        let wanted = extent.min(limits.max_header_bytes.saturating_add(8));
+        let more = wanted.saturating_sub(head.len() as u64);
+        let _ = (&mut hashing).take(more).read_to_end(&mut head);
+    }
     let sha256 = hashing
         .finish()
         .ok()

@@ -7,7 +7,7 @@
 //! Files a later layer deleted or replaced are scanned too: they are still in the image.
 
 use rampart_core::rules::LIMIT_EXCEEDED;
-use rampart_core::{FileVerdict, Finding};
+use rampart_core::{FileVerdict, Finding, Limits};
 use rampart_image::rules::SECRET_IN_DELETED_LAYER;
 use rampart_image::{EntryKind, Image, ImageFormat, LayerEntry};
 
@@ -68,28 +68,13 @@ impl Scanner {
     }
 
     fn scan_layer_file(&self, image: &Image, entry: &LayerEntry<'_>) -> ScanOutput {
-        if let Some(bound) = entry.exceeded_bound() {
-            return ScanOutput {
-                verdict: FileVerdict::new(
-                    entry.location.container_path(),
-                    "not-scanned",
-                    entry.size,
-                ),
-                findings: vec![Finding::new(
-                    &LIMIT_EXCEEDED,
-                    entry.location.clone(),
-                    format!(
-                        "{} is {} bytes, more than max_decompressed_bytes ({bound}), the most rampart \
-                         holds in memory of one file from a compressed layer; none of its checks ran. \
-                         Raise [limits] max_decompressed_bytes, or store the layer uncompressed (files of \
-                         uncompressed layers are read in place, whatever their size)",
-                        entry.path, entry.size
-                    ),
-                )],
-                notices: Vec::new(),
-            };
-        }
-        let (format, mut findings) = self.scan_all_checks(entry.data, entry.location);
+        let (format, mut findings) = match entry.exceeded_bound() {
+            None => self.scan_all_checks(entry.data, entry.location),
+            Some(bound) => match streamed_header_checks(entry, &self.limits) {
+                Some(checked) => checked,
+                None => return not_scanned(entry, bound),
+            },
+        };
         if let Some(deleted_in) = entry.deleted_in {
             let how = if deleted_in == entry.layer.index {
                 format!(
@@ -133,6 +118,46 @@ impl Scanner {
             findings,
             notices: Vec::new(),
         }
+    }
+}
+
+/// A file too large to hold from a compressed layer whose format's checks need only its
+/// header (safetensors: the walk kept all of it): those checks, against its real size.
+fn streamed_header_checks(
+    entry: &LayerEntry<'_>,
+    limits: &Limits,
+) -> Option<(String, Vec<Finding>)> {
+    let extent = rampart_formats::safetensors::header_extent(entry.data)?;
+    if (entry.data.len() as u64) < extent {
+        return None;
+    }
+    let mut findings = Vec::new();
+    rampart_formats::safetensors::scan_prefix(
+        entry.data,
+        entry.size,
+        entry.location,
+        limits,
+        &mut findings,
+    );
+    Some(("safetensors".to_owned(), findings))
+}
+
+fn not_scanned(entry: &LayerEntry<'_>, bound: u64) -> ScanOutput {
+    ScanOutput {
+        verdict: FileVerdict::new(entry.location.container_path(), "not-scanned", entry.size),
+        findings: vec![Finding::new(
+            &LIMIT_EXCEEDED,
+            entry.location.clone(),
+            format!(
+                "{} is {} bytes, more than max_decompressed_bytes ({bound}), the most rampart \
+                 holds in memory of one file from a compressed layer; none of its checks ran \
+                 (safetensors files are checked from their header whatever their size). Raise \
+                 [limits] max_decompressed_bytes, or store the layer uncompressed (files of \
+                 uncompressed layers are read in place, whatever their size)",
+                entry.path, entry.size
+            ),
+        )],
+        notices: Vec::new(),
     }
 }
 
@@ -222,6 +247,56 @@ mod tests {
                 .count()
                 == 0,
             "{findings:#?}"
+        );
+    }
+
+    #[test]
+    fn a_safetensors_file_too_large_to_hold_is_checked_from_its_header() {
+        let mut config = Config::default();
+        config.limits.max_decompressed_bytes = 1000;
+        let safetensors = |header: &str, data: usize| {
+            let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+            bytes.extend_from_slice(header.as_bytes());
+            bytes.resize(bytes.len() + data, 0);
+            bytes
+        };
+        let good = safetensors(
+            r#"{"w":{"dtype":"F32","shape":[1250],"data_offsets":[0,5000]}}"#,
+            5000,
+        );
+        let short = safetensors(
+            r#"{"w":{"dtype":"F32","shape":[1250],"data_offsets":[0,5000]}}"#,
+            3000,
+        );
+        let spec = Spec::new(vec![tar(&[
+            Item::File("models/good.safetensors", &good),
+            Item::File("models/short.safetensors", &short),
+        ])]);
+        let image = Image::from_archive_bytes(
+            archive(&oci_layout(&spec)),
+            "image.tar",
+            None,
+            &config.limits,
+        )
+        .expect("opens");
+        let scanner = Scanner::new(&config, std::path::Path::new("(test)")).expect("scanner");
+        let outputs = scanner.scan_image(&image, &|| {});
+        let of = |name: &str| {
+            outputs
+                .iter()
+                .find(|o| o.verdict.path.ends_with(name))
+                .unwrap_or_else(|| panic!("{name} listed"))
+        };
+        let good = of("!/models/good.safetensors");
+        assert_eq!(good.verdict.format, "safetensors");
+        assert!(good.findings.is_empty(), "{:#?}", good.findings);
+        let short = of("!/models/short.safetensors");
+        assert_eq!(short.verdict.format, "safetensors");
+        let ids: Vec<&str> = short.findings.iter().map(|f| f.rule.id).collect();
+        assert_eq!(
+            ids,
+            ["safetensors/tensor-layout"],
+            "checked against its real size"
         );
     }
 
