@@ -193,12 +193,27 @@ pub fn looks_like_gguf(prefix: &[u8]) -> bool {
 /// Validates a whole GGUF file (`data`, usually an mmap): header, metadata, tensor
 /// descriptors and the layout of the data section, and analyses its chat templates.
 pub fn scan(data: &[u8], location: &Location, limits: &Limits, out: &mut Vec<Finding>) {
+    scan_prefix(data, data.len() as u64, location, limits, out);
+}
+
+/// [`scan`] for a file of `total_len` bytes of which only the first bytes (`prefix`) are at
+/// hand, as when it streams out of a compressed container layer: metadata, chat templates
+/// and tensor descriptors are checked as far as the prefix holds them (a `LIMIT_EXCEEDED`
+/// finding says where it ended), the layout against the real length.
+pub fn scan_prefix(
+    data: &[u8],
+    total_len: u64,
+    location: &Location,
+    limits: &Limits,
+    out: &mut Vec<Finding>,
+) {
     let mut templates = Vec::new();
     {
         let mut findings = CappedFindings::new(out);
         let mut scan = Scan {
             reader: Reader {
                 data,
+                total_len: total_len.max(data.len() as u64),
                 pos: 0,
                 big_endian: false,
                 version_1: false,
@@ -234,7 +249,10 @@ enum Stop {
 }
 
 struct Reader<'a> {
+    /// The file, or only its first bytes.
     data: &'a [u8],
+    /// The file's length (at least `data.len()`).
+    total_len: u64,
     pos: usize,
     big_endian: bool,
     /// GGUF v1 used 32-bit counts and lengths.
@@ -301,11 +319,11 @@ impl<'a> Reader<'a> {
     /// anything is read or allocated for them.
     fn ensure_fits(&self, count: u64, min_size: u64, at: usize, what: &str) -> Result<(), Stop> {
         let needed = count.checked_mul(min_size);
-        let fits = |bytes: usize| needed.is_some_and(|n| n <= bytes as u64);
-        if fits(self.remaining()) {
+        let fits = |bytes: u64| needed.is_some_and(|n| n <= bytes);
+        if fits(self.remaining() as u64) {
             return Ok(());
         }
-        if fits(self.data.len()) {
+        if fits(self.total_len.saturating_sub(self.pos as u64)) || fits(self.total_len) {
             return Err(Stop::Truncated {
                 at,
                 what: format!("{what} ({count} declared)"),
@@ -316,7 +334,7 @@ impl<'a> Reader<'a> {
             what: format!(
                 "{what} declares {count}, which needs at least {} bytes, but only {} remain",
                 needed.map_or_else(|| "2^64".to_owned(), |n| n.to_string()),
-                self.remaining()
+                self.total_len.saturating_sub(self.pos as u64)
             ),
         })
     }
@@ -382,7 +400,19 @@ impl<'a> Scan<'a, '_> {
         let not_analysed = |at: usize| {
             format!("GGUF parsing stopped at offset {at}; the rest of the file was not analysed")
         };
+        let read = self.reader.data.len();
         match stop {
+            Stop::Truncated { at, what } if (read as u64) < self.reader.total_len => {
+                let total = self.reader.total_len;
+                self.finding(
+                    &LIMIT_EXCEEDED,
+                    at,
+                    format!(
+                        "{what} extends past the first {read} bytes read of this {total}-byte file; \
+                         the rest of the header was not analysed"
+                    ),
+                );
+            }
             Stop::Truncated { at, what } => {
                 self.finding(
                     &MALFORMED,
@@ -771,7 +801,7 @@ impl<'a> Scan<'a, '_> {
 
     /// Alignment, bounds, overlaps and unaccounted bytes of the data section.
     fn layout(&mut self, tensors: &[TensorInfo<'a>], alignment: u64) {
-        let data_len = self.reader.data.len() as u64;
+        let data_len = self.reader.total_len;
         let Some(data_start) = align_up(self.reader.pos as u64, alignment) else {
             return;
         };
@@ -878,7 +908,11 @@ impl<'a> Scan<'a, '_> {
                     end - start
                 ),
             )
-            .with_evidence(format!("first bytes: {}", hex.join(" "))),
+            .with_evidence(if hex.is_empty() {
+                "first bytes: not read (beyond the part of the file that was read)".to_owned()
+            } else {
+                format!("first bytes: {}", hex.join(" "))
+            }),
         );
     }
 }
@@ -1143,5 +1177,59 @@ mod tests {
         let at = internals.location.offset.unwrap() as usize;
         assert!(data[at..].starts_with(b"{{ cycler"));
         assert!(internals.message.contains("template line 1"));
+    }
+
+    #[test]
+    fn a_streamed_prefix_is_checked_as_far_as_it_goes_and_against_the_real_length() {
+        let payload = b"{{ cycler.__init__.__globals__.os.popen('id').read() }}";
+        let template = kv("tokenizer.chat_template", 8, &string(payload));
+        let tensors: &[(&str, &[u64], u32, u64)] = &[("a", &[8], 0, 0)];
+        let whole = file(
+            &[kv("general.name", 8, &string(b"x")), template],
+            tensors,
+            &[0; 32],
+        );
+        let header_len = whole.len() - 32;
+        let run = |prefix: &[u8], total: u64| {
+            let mut out = Vec::new();
+            let location = Location::file("m.gguf");
+            scan_prefix(prefix, total, &location, &Limits::default(), &mut out);
+            out
+        };
+        let ids = |out: &[Finding]| out.iter().map(|f| f.rule.id).collect::<Vec<_>>();
+        let header_only = ids(&run(&whole[..header_len], whole.len() as u64));
+        assert!(
+            header_only.contains(&"template/python-internals"),
+            "{header_only:?}"
+        );
+        assert!(
+            header_only.iter().all(|id| id.starts_with("template/")),
+            "the template is checked, nothing else is wrong: {header_only:?}"
+        );
+        let longer = run(&whole[..header_len], whole.len() as u64 + 64);
+        let unaccounted: Vec<&Finding> = longer
+            .iter()
+            .filter(|f| !f.rule.id.starts_with("template/"))
+            .collect();
+        assert_eq!(unaccounted.len(), 1, "{longer:#?}");
+        assert_eq!(unaccounted[0].rule.id, "gguf/unaccounted-bytes");
+        assert!(
+            unaccounted[0]
+                .evidence
+                .as_deref()
+                .unwrap_or_default()
+                .contains("not read")
+        );
+        let cut = run(&whole[..40], whole.len() as u64);
+        assert_eq!(
+            ids(&cut),
+            ["scan/limit-exceeded"],
+            "not a truncated file: {cut:#?}"
+        );
+        assert!(
+            cut[0].message.contains("first 40 bytes read"),
+            "{}",
+            cut[0].message
+        );
     }
 }

@@ -373,8 +373,9 @@ fn walk_compressed(
 }
 
 /// Reads one member's content from the stream: whole when it fits `max_decompressed_bytes`,
-/// else its first [`PREFIX_BYTES`] (or, for a safetensors file, its whole header up to
-/// `max_header_bytes`, so the header checks still run) and the digest of all of it.
+/// else its first [`PREFIX_BYTES`] (or, so that header checks still run: a safetensors
+/// file's whole header, a GGUF file's first `max_header_bytes`, whose header has no declared
+/// length) and the digest of all of it.
 fn read_member(stream: &mut impl Read, size: u64, limits: &Limits) -> Content<'static> {
     let bound = limits.max_decompressed_bytes;
     if size <= bound {
@@ -387,7 +388,12 @@ fn read_member(stream: &mut impl Read, size: u64, limits: &Limits) -> Content<'s
     let mut hashing = HashingReader::new(stream.take(size));
     let mut head = Vec::new();
     let _ = (&mut hashing).take(PREFIX_BYTES).read_to_end(&mut head);
-    if let Some(extent) = rampart_formats::safetensors::header_extent(&head) {
+    let header_extent = if rampart_formats::gguf::looks_like_gguf(&head) {
+        Some(limits.max_header_bytes)
+    } else {
+        rampart_formats::safetensors::header_extent(&head)
+    };
+    if let Some(extent) = header_extent {
         let wanted = extent.min(limits.max_header_bytes.saturating_add(8));
         let more = wanted.saturating_sub(head.len() as u64);
         let _ = (&mut hashing).take(more).read_to_end(&mut head);

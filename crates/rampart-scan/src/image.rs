@@ -151,7 +151,7 @@ fn not_scanned(entry: &LayerEntry<'_>, bound: u64) -> ScanOutput {
             format!(
                 "{} is {} bytes, more than max_decompressed_bytes ({bound}), the most rampart \
                  holds in memory of one file from a compressed layer; none of its checks ran \
-                 (safetensors files are checked from their header whatever their size). Raise \
+                 (safetensors and GGUF files are checked from their header whatever their size). Raise \
                  [limits] max_decompressed_bytes, or store the layer uncompressed (files of \
                  uncompressed layers are read in place, whatever their size)",
                 entry.path, entry.size
@@ -268,9 +268,26 @@ mod tests {
             r#"{"w":{"dtype":"F32","shape":[1250],"data_offsets":[0,5000]}}"#,
             3000,
         );
+        // A GGUF file whose chat template (padded past the bound) is a known injection.
+        let template = format!(
+            "{{{{ cycler.__init__.__globals__.os.popen('id').read() }}}}{}",
+            " ".repeat(1200)
+        );
+        let mut gguf = b"GGUF".to_vec();
+        gguf.extend_from_slice(&3u32.to_le_bytes());
+        gguf.extend_from_slice(&0u64.to_le_bytes());
+        gguf.extend_from_slice(&1u64.to_le_bytes());
+        for text in ["tokenizer.chat_template", &template] {
+            gguf.extend_from_slice(&(text.len() as u64).to_le_bytes());
+            gguf.extend_from_slice(text.as_bytes());
+            if text == "tokenizer.chat_template" {
+                gguf.extend_from_slice(&8u32.to_le_bytes());
+            }
+        }
         let spec = Spec::new(vec![tar(&[
             Item::File("models/good.safetensors", &good),
             Item::File("models/short.safetensors", &short),
+            Item::File("models/chat.gguf", &gguf),
         ])]);
         let image = Image::from_archive_bytes(
             archive(&oci_layout(&spec)),
