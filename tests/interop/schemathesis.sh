@@ -16,33 +16,9 @@ if [ ! -x "$venv/bin/schemathesis" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$req
 fi
 max_examples=${SCHEMATHESIS_MAX_EXAMPLES:-30}
 
-out=$(mktemp -d)
-server=""
-cleanup() {
-  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
-  rm -rf "$out"
-}
-trap cleanup EXIT
-cargo build --quiet --locked -p rampart
-rampart=$PWD/target/debug/rampart
-
-admin=$("$rampart" registry init "$out/data" 2>/dev/null)
-token() { "$rampart" registry token create --data "$out/data" --user "$1" --role "$2" --namespace ml 2>/dev/null; }
-publisher=$(token pat publisher)
-approver=$(token abe approver)
-reader=$(token rita reader)
-
-"$rampart" serve --data "$out/data" --listen 127.0.0.1:0 >"$out/serve.log" 2>&1 &
-server=$!
-for _ in $(seq 100); do
-  grep -q 'listening on' "$out/serve.log" 2>/dev/null && break
-  sleep 0.1
-done
-url=$(sed -n 's/.*listening on \(http:\/\/[^ ]*\).*/\1/p' "$out/serve.log" | head -1)
-[ -n "$url" ] || { echo "schemathesis: the server did not start:" >&2; cat "$out/serve.log" >&2; exit 1; }
-
-# A namespace with a version, so generated requests can reach existing objects too.
-curl -fsS -X PUT -H "Authorization: Bearer $admin" "$url/api/v1/namespaces/ml" -d '{}' >/dev/null
+# shellcheck source=tests/interop/registry_server.sh
+. tests/interop/registry_server.sh schemathesis
+# A version in namespace ml, so generated requests can reach existing objects too.
 mkdir -p "$out/model"
 cp examples/models/clean.safetensors "$out/model/"
 RAMPART_REGISTRY=$url RAMPART_TOKEN=$publisher "$rampart" push "$out/model" ml/clean:1.0.0 >/dev/null
