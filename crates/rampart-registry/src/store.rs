@@ -4,11 +4,13 @@
 //! (PostgreSQL, next) stays correct with several server processes. [`SqliteStore`] is the
 //! embedded default.
 
-use std::path::Path;
-use std::sync::Mutex;
+use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
 
 use rampart_tlog::LogStorage;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::config::DbConfig;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use crate::Error;
 use crate::audit::AuditEvent;
@@ -165,9 +167,12 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_by_object ON outbox (object);
 ";
 
-/// The embedded metadata store: one SQLite database in WAL mode with full sync.
+/// The embedded metadata store: one SQLite database in WAL mode with full sync. Changes go
+/// through one writer connection; reads through a small pool of read-only connections, which
+/// WAL lets run beside the writer (and each other), each read on one snapshot.
 pub struct SqliteStore {
-    connection: Mutex<Connection>,
+    writer: Mutex<Connection>,
+    readers: ReaderPool,
 }
 
 fn db(error: rusqlite::Error) -> Error {
@@ -178,26 +183,177 @@ pub(crate) fn corrupt(what: &str) -> impl Fn(String) -> Error + '_ {
     move |reason| Error::Database(format!("stored {what} is invalid: {reason}"))
 }
 
+fn poisoned<T>(_: T) -> Error {
+    Error::Internal("the database lock is poisoned".to_owned())
+}
+
+/// Enough for every distinct statement one connection runs, so none is evicted and compiled
+/// again (rusqlite keeps 16 by default).
+const STATEMENT_CACHE_CAPACITY: usize = 48;
+
+/// Settings every connection shares. The query planner stability guarantee stops SQLite from
+/// recompiling a cached statement whenever a new value is bound to a parameter its plan looked
+/// at (the bundled build enables STAT4); the plans here are key lookups either way.
+fn configure(connection: &Connection) -> Result<(), Error> {
+    connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+    connection
+        .set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
+        .map_err(db)?;
+    connection.busy_timeout(Duration::from_secs(5)).map_err(db)
+}
+
+/// At most this many read-only connections: the server's blocking pool may run many reads at
+/// once, but on a few cores more connections only add memory (each has its own page cache).
+const MAX_READERS: usize = 4;
+
+/// Read-only connections opened on demand up to `size`, handed to one read at a time.
+struct ReaderPool {
+    path: PathBuf,
+    size: usize,
+    state: Mutex<PoolState>,
+    returned: Condvar,
+}
+
+struct PoolState {
+    idle: Vec<Connection>,
+    open: usize,
+}
+
+impl ReaderPool {
+    fn new(path: &Path) -> Self {
+        let size = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(MAX_READERS);
+        ReaderPool {
+            path: path.to_owned(),
+            size,
+            state: Mutex::new(PoolState {
+                idle: Vec::with_capacity(size),
+                open: 0,
+            }),
+            returned: Condvar::new(),
+        }
+    }
+
+    /// An idle connection, a new one while fewer than `size` are open, or else the first
+    /// one returned.
+    fn take(&self) -> Result<PooledReader<'_>, Error> {
+        let mut state = self.state.lock().map_err(poisoned)?;
+        loop {
+            if let Some(connection) = state.idle.pop() {
+                return Ok(PooledReader {
+                    pool: self,
+                    connection: Some(connection),
+                });
+            }
+            if state.open < self.size {
+                state.open += 1;
+                drop(state);
+                let opened = self.open_reader();
+                if opened.is_err() {
+                    self.forget_one();
+                }
+                return opened.map(|connection| PooledReader {
+                    pool: self,
+                    connection: Some(connection),
+                });
+            }
+            state = self.returned.wait(state).map_err(poisoned)?;
+        }
+    }
+
+    fn open_reader(&self) -> Result<Connection, Error> {
+        let connection = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(db)?;
+        configure(&connection)?;
+        Ok(connection)
+    }
+
+    /// Makes room for a replacement of a connection that was dropped rather than returned.
+    fn forget_one(&self) {
+        if let Ok(mut state) = self.state.lock() {
+            state.open = state.open.saturating_sub(1);
+        }
+        self.returned.notify_one();
+    }
+}
+
+/// A connection taken from the pool; returned to it when dropped, unless it was left inside
+/// a transaction it could not end (then it is closed and a fresh one opened when needed).
+struct PooledReader<'a> {
+    pool: &'a ReaderPool,
+    connection: Option<Connection>,
+}
+
+impl PooledReader<'_> {
+    fn connection(&self) -> Result<&Connection, Error> {
+        self.connection
+            .as_ref()
+            .ok_or_else(|| Error::Internal("a pooled connection was already returned".into()))
+    }
+}
+
+impl Drop for PooledReader<'_> {
+    fn drop(&mut self) {
+        let Some(connection) = self.connection.take() else {
+            return;
+        };
+        if !connection.is_autocommit() && connection.execute_batch("ROLLBACK").is_err() {
+            drop(connection);
+            self.pool.forget_one();
+            return;
+        }
+        if let Ok(mut state) = self.pool.state.lock() {
+            state.idle.push(connection);
+        }
+        self.pool.returned.notify_one();
+    }
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path`.
     pub fn open(path: &Path) -> Result<Self, Error> {
-        let connection = Connection::open(path).map_err(db)?;
-        connection
-            .execute_batch(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;",
-            )
+        let writer = Connection::open(path).map_err(db)?;
+        configure(&writer)?;
+        // WAL before any reader opens: read-only connections need it (and its -shm file) to
+        // exist, and it is what lets them read while a change is being written.
+        writer
+            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")
             .map_err(db)?;
-        connection.execute_batch(SCHEMA).map_err(db)?;
+        writer.execute_batch(SCHEMA).map_err(db)?;
         Ok(SqliteStore {
-            connection: Mutex::new(connection),
+            writer: Mutex::new(writer),
+            readers: ReaderPool::new(path),
         })
     }
 
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Connection>, Error> {
-        self.connection
-            .lock()
-            .map_err(|_| Error::Internal("the database lock is poisoned".to_owned()))
+        self.writer.lock().map_err(poisoned)
     }
+
+    /// Runs `query` on a pooled read-only connection inside one read transaction, so that
+    /// all of its statements see the same committed state and never half of a change.
+    fn read<T>(&self, query: impl FnOnce(&Connection) -> Result<T, Error>) -> Result<T, Error> {
+        let reader = self.readers.take()?;
+        let connection = reader.connection()?;
+        run_cached(connection, "BEGIN")?;
+        let result = query(connection);
+        // Ending a read-only transaction cannot lose anything; a failure here leaves the
+        // connection inside it, and the pool then closes it.
+        run_cached(connection, "COMMIT")?;
+        result
+    }
+}
+
+fn run_cached(connection: &Connection, sql: &str) -> Result<(), Error> {
+    connection
+        .prepare_cached(sql)
+        .and_then(|mut statement| statement.execute([]))
+        .map_err(db)?;
+    Ok(())
 }
 
 /// A value bound to a `?N` placeholder of the SQL both backends share.
@@ -501,6 +657,17 @@ pub(crate) fn optional_json<T: serde::de::DeserializeOwned>(
     text.map(|text| parse_json(what, &text)).transpose()
 }
 
+// The statements of every version read (the hottest request), named for the test that checks
+// they stay compiled.
+const VERSION_ROW: &str =
+    "SELECT manifest_digest, signature, provenance, publisher, state, reason, created_at, gates
+    FROM versions WHERE namespace = ?1 AND model = ?2 AND version = ?3";
+const VERSION_FILES: &str = "SELECT path, digest, size FROM version_files
+    WHERE namespace = ?1 AND model = ?2 AND version = ?3 ORDER BY path";
+const VERSION_APPROVALS: &str = "SELECT user, time FROM approvals
+    WHERE namespace = ?1 AND model = ?2 AND version = ?3 ORDER BY time, user";
+const AUDIT_REFS: &str = "SELECT action, log_index FROM outbox WHERE object = ?1 ORDER BY id";
+
 impl SqliteStore {
     fn load_version(
         connection: &Connection,
@@ -519,35 +686,30 @@ impl SqliteStore {
             Option<String>,
         );
         let row: Option<Row> = connection
-            .query_row(
-                "SELECT manifest_digest, signature, provenance, publisher, state, reason, created_at, gates
-                 FROM versions WHERE namespace = ?1 AND model = ?2 AND version = ?3",
-                params![namespace, model, version],
-                |row| {
-                    Ok((
-                        row.get(0)?,
-                        row.get(1)?,
-                        row.get(2)?,
-                        row.get(3)?,
-                        row.get(4)?,
-                        row.get(5)?,
-                        row.get(6)?,
-                        row.get(7)?,
-                    ))
-                },
-            )
-            .optional()
+            .prepare_cached(VERSION_ROW)
+            .and_then(|mut statement| {
+                statement
+                    .query_row(params![namespace, model, version], |row| {
+                        Ok((
+                            row.get(0)?,
+                            row.get(1)?,
+                            row.get(2)?,
+                            row.get(3)?,
+                            row.get(4)?,
+                            row.get(5)?,
+                            row.get(6)?,
+                            row.get(7)?,
+                        ))
+                    })
+                    .optional()
+            })
             .map_err(db)?;
         let Some((manifest, signature, provenance, publisher, state, reason, created_at, gates)) =
             row
         else {
             return Ok(None);
         };
-        let mut statement = connection
-            .prepare_cached(
-                "SELECT path, digest, size FROM version_files WHERE namespace = ?1 AND model = ?2 AND version = ?3 ORDER BY path",
-            )
-            .map_err(db)?;
+        let mut statement = connection.prepare_cached(VERSION_FILES).map_err(db)?;
         let files = statement
             .query_map(params![namespace, model, version], |row| {
                 Ok((
@@ -566,11 +728,7 @@ impl SqliteStore {
                 })
             })
             .collect::<Result<Vec<_>, Error>>()?;
-        let mut statement = connection
-            .prepare_cached(
-                "SELECT user, time FROM approvals WHERE namespace = ?1 AND model = ?2 AND version = ?3 ORDER BY time, user",
-            )
-            .map_err(db)?;
+        let mut statement = connection.prepare_cached(VERSION_APPROVALS).map_err(db)?;
         let approvals = statement
             .query_map(params![namespace, model, version], |row| {
                 Ok(Approval {
@@ -603,9 +761,7 @@ impl SqliteStore {
 }
 
 fn audit_refs(connection: &Connection, object: &str) -> Result<Vec<AuditRef>, Error> {
-    let mut statement = connection
-        .prepare_cached("SELECT action, log_index FROM outbox WHERE object = ?1 ORDER BY id")
-        .map_err(db)?;
+    let mut statement = connection.prepare_cached(AUDIT_REFS).map_err(db)?;
     statement
         .query_map(params![object], |row| {
             Ok(AuditRef {
@@ -629,6 +785,8 @@ impl MetadataStore for SqliteStore {
         Ok(ids)
     }
 
+    // The outbox is read on the writer: these run under the registry's writer lock, between
+    // changes, and must see the change that was just applied.
     fn pending_audit(&self) -> Result<Vec<(i64, Vec<u8>)>, Error> {
         let connection = self.lock()?;
         let mut statement = connection
@@ -644,7 +802,8 @@ impl MetadataStore for SqliteStore {
     fn next_log_index(&self) -> Result<u64, Error> {
         let connection = self.lock()?;
         let highest: Option<i64> = connection
-            .query_row("SELECT MAX(log_index) FROM outbox", [], |row| row.get(0))
+            .prepare_cached("SELECT MAX(log_index) FROM outbox")
+            .and_then(|mut statement| statement.query_row([], |row| row.get(0)))
             .map_err(db)?;
         Ok(highest.map_or(0, |index| {
             u64::try_from(index).unwrap_or(0).saturating_add(1)
@@ -666,58 +825,66 @@ impl MetadataStore for SqliteStore {
     }
 
     fn token_by_hash(&self, hash: &[u8; 32]) -> Result<Option<TokenRecord>, Error> {
-        let connection = self.lock()?;
-        connection
-            .query_row(
-                &format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = ?1"),
-                params![hash.as_slice()],
-                token_from_row,
-            )
-            .optional()
-            .map_err(db)?
-            .map(finish_token)
-            .transpose()
+        self.read(|connection| {
+            connection
+                .prepare_cached(&format!(
+                    "SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = ?1"
+                ))
+                .and_then(|mut statement| {
+                    statement
+                        .query_row(params![hash.as_slice()], token_from_row)
+                        .optional()
+                })
+                .map_err(db)?
+                .map(finish_token)
+                .transpose()
+        })
     }
 
     fn token(&self, id: &str) -> Result<Option<TokenRecord>, Error> {
-        let connection = self.lock()?;
-        connection
-            .query_row(
-                &format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = ?1"),
-                params![id],
-                token_from_row,
-            )
-            .optional()
-            .map_err(db)?
-            .map(finish_token)
-            .transpose()
+        self.read(|connection| {
+            connection
+                .prepare_cached(&format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = ?1"))
+                .and_then(|mut statement| {
+                    statement.query_row(params![id], token_from_row).optional()
+                })
+                .map_err(db)?
+                .map(finish_token)
+                .transpose()
+        })
     }
 
     fn tokens(&self) -> Result<Vec<TokenRecord>, Error> {
-        let connection = self.lock()?;
-        let mut statement = connection
-            .prepare_cached(&format!(
-                "SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY created_at, id"
-            ))
-            .map_err(db)?;
-        let rows = statement
-            .query_map([], token_from_row)
-            .map_err(db)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(db)?;
-        rows.into_iter().map(finish_token).collect()
+        self.read(|connection| {
+            let mut statement = connection
+                .prepare_cached(&format!(
+                    "SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY created_at, id"
+                ))
+                .map_err(db)?;
+            let rows = statement
+                .query_map([], token_from_row)
+                .map_err(db)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db)?;
+            rows.into_iter().map(finish_token).collect()
+        })
     }
 
     fn namespace(&self, name: &str) -> Result<Option<Namespace>, Error> {
-        let connection = self.lock()?;
-        let row: Option<(String, String, String)> = connection
-            .query_row(
-                "SELECT policy, updated_at, updated_by FROM namespaces WHERE name = ?1",
-                params![name],
-                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-            )
-            .optional()
-            .map_err(db)?;
+        let row: Option<(String, String, String)> = self.read(|connection| {
+            connection
+                .prepare_cached(
+                    "SELECT policy, updated_at, updated_by FROM namespaces WHERE name = ?1",
+                )
+                .and_then(|mut statement| {
+                    statement
+                        .query_row(params![name], |row| {
+                            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                        })
+                        .optional()
+                })
+                .map_err(db)
+        })?;
         row.map(|(policy, updated_at, updated_by)| {
             Ok(Namespace {
                 name: name.to_owned(),
@@ -730,24 +897,25 @@ impl MetadataStore for SqliteStore {
     }
 
     fn namespaces(&self) -> Result<Vec<Namespace>, Error> {
-        let connection = self.lock()?;
-        let mut statement = connection
-            .prepare_cached(
-                "SELECT name, policy, updated_at, updated_by FROM namespaces ORDER BY name",
-            )
-            .map_err(db)?;
-        let rows = statement
-            .query_map([], |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, String>(2)?,
-                    row.get::<_, String>(3)?,
-                ))
-            })
-            .map_err(db)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(db)?;
+        let rows = self.read(|connection| {
+            let mut statement = connection
+                .prepare_cached(
+                    "SELECT name, policy, updated_at, updated_by FROM namespaces ORDER BY name",
+                )
+                .map_err(db)?;
+            statement
+                .query_map([], |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, String>(3)?,
+                    ))
+                })
+                .map_err(db)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db)
+        })?;
         rows.into_iter()
             .map(|(name, policy, updated_at, updated_by)| {
                 Ok(Namespace {
@@ -766,28 +934,28 @@ impl MetadataStore for SqliteStore {
         model: &str,
         version: &str,
     ) -> Result<Option<VersionRecord>, Error> {
-        let connection = self.lock()?;
-        Self::load_version(&connection, namespace, model, version)
+        self.read(|connection| Self::load_version(connection, namespace, model, version))
     }
 
     fn versions(&self, namespace: &str, model: &str) -> Result<Vec<VersionRecord>, Error> {
-        let connection = self.lock()?;
-        let mut statement = connection
-            .prepare_cached(
-                "SELECT version FROM versions WHERE namespace = ?1 AND model = ?2 ORDER BY created_at, rowid",
-            )
-            .map_err(db)?;
-        let names = statement
-            .query_map(params![namespace, model], |row| row.get::<_, String>(0))
-            .map_err(db)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(db)?;
-        names
-            .iter()
-            .filter_map(|version| {
-                Self::load_version(&connection, namespace, model, version).transpose()
-            })
-            .collect()
+        self.read(|connection| {
+            let mut statement = connection
+                .prepare_cached(
+                    "SELECT version FROM versions WHERE namespace = ?1 AND model = ?2 ORDER BY created_at, rowid",
+                )
+                .map_err(db)?;
+            let names = statement
+                .query_map(params![namespace, model], |row| row.get::<_, String>(0))
+                .map_err(db)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db)?;
+            names
+                .iter()
+                .filter_map(|version| {
+                    Self::load_version(connection, namespace, model, version).transpose()
+                })
+                .collect()
+        })
     }
 
     fn models(
@@ -795,108 +963,111 @@ impl MetadataStore for SqliteStore {
         namespace: Option<&str>,
         query: Option<&str>,
     ) -> Result<Vec<ModelSummary>, Error> {
-        let connection = self.lock()?;
-        let mut statement = connection
-            .prepare_cached(
-                "SELECT namespace, model, COUNT(*) FROM versions
-                 WHERE (?1 IS NULL OR namespace = ?1) AND (?2 IS NULL OR instr(model, ?2) > 0)
-                 GROUP BY namespace, model ORDER BY namespace, model",
-            )
-            .map_err(db)?;
-        let rows = statement
-            .query_map(params![namespace, query], |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, i64>(2)?,
-                ))
-            })
-            .map_err(db)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(db)?;
-        let mut stages = connection
-            .prepare_cached(
-                "SELECT stage, version FROM stage_history WHERE seq IN
-                 (SELECT MAX(seq) FROM stage_history WHERE namespace = ?1 AND model = ?2 GROUP BY stage)
-                 ORDER BY stage",
-            )
-            .map_err(db)?;
-        rows.into_iter()
-            .map(|(namespace, model, versions)| {
-                let current = stages
-                    .query_map(params![namespace, model], |row| {
-                        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-                    })
-                    .map_err(db)?
-                    .collect::<Result<_, _>>()
-                    .map_err(db)?;
-                Ok(ModelSummary {
-                    namespace,
-                    model,
-                    versions: u64::try_from(versions).unwrap_or(0),
-                    stages: current,
+        self.read(|connection| {
+            let mut statement = connection
+                .prepare_cached(
+                    "SELECT namespace, model, COUNT(*) FROM versions
+                     WHERE (?1 IS NULL OR namespace = ?1) AND (?2 IS NULL OR instr(model, ?2) > 0)
+                     GROUP BY namespace, model ORDER BY namespace, model",
+                )
+                .map_err(db)?;
+            let rows = statement
+                .query_map(params![namespace, query], |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, i64>(2)?,
+                    ))
                 })
-            })
-            .collect()
+                .map_err(db)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db)?;
+            let mut stages = connection
+                .prepare_cached(
+                    "SELECT stage, version FROM stage_history WHERE seq IN
+                     (SELECT MAX(seq) FROM stage_history WHERE namespace = ?1 AND model = ?2 GROUP BY stage)
+                     ORDER BY stage",
+                )
+                .map_err(db)?;
+            rows.into_iter()
+                .map(|(namespace, model, versions)| {
+                    let current = stages
+                        .query_map(params![namespace, model], |row| {
+                            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                        })
+                        .map_err(db)?
+                        .collect::<Result<_, _>>()
+                        .map_err(db)?;
+                    Ok(ModelSummary {
+                        namespace,
+                        model,
+                        versions: u64::try_from(versions).unwrap_or(0),
+                        stages: current,
+                    })
+                })
+                .collect()
+        })
     }
 
     fn stage_history(&self, namespace: &str, model: &str) -> Result<Vec<StageEvent>, Error> {
-        let connection = self.lock()?;
-        let mut statement = connection
-            .prepare_cached(
-                "SELECT stage, version, action, actor, time, reason FROM stage_history
-                 WHERE namespace = ?1 AND model = ?2 ORDER BY seq",
-            )
-            .map_err(db)?;
-        statement
-            .query_map(params![namespace, model], |row| {
-                Ok(StageEvent {
-                    stage: row.get(0)?,
-                    version: row.get(1)?,
-                    action: row.get(2)?,
-                    actor: row.get(3)?,
-                    time: row.get(4)?,
-                    reason: row.get(5)?,
+        self.read(|connection| {
+            let mut statement = connection
+                .prepare_cached(
+                    "SELECT stage, version, action, actor, time, reason FROM stage_history
+                     WHERE namespace = ?1 AND model = ?2 ORDER BY seq",
+                )
+                .map_err(db)?;
+            statement
+                .query_map(params![namespace, model], |row| {
+                    Ok(StageEvent {
+                        stage: row.get(0)?,
+                        version: row.get(1)?,
+                        action: row.get(2)?,
+                        actor: row.get(3)?,
+                        time: row.get(4)?,
+                        reason: row.get(5)?,
+                    })
                 })
-            })
-            .map_err(db)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(db)
+                .map_err(db)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db)
+        })
     }
 
     fn namespaces_serving(&self, digest: &Digest) -> Result<Vec<String>, Error> {
-        let connection = self.lock()?;
-        let mut statement = connection
-            .prepare_cached(
-                "SELECT DISTINCT f.namespace FROM version_files f JOIN versions v
-                 ON v.namespace = f.namespace AND v.model = f.model AND v.version = f.version
-                 WHERE f.digest = ?1 AND v.state IN ('scanned', 'verified', 'approved')",
-            )
-            .map_err(db)?;
-        statement
-            .query_map(params![digest.to_string()], |row| row.get(0))
-            .map_err(db)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(db)
+        self.read(|connection| {
+            let mut statement = connection
+                .prepare_cached(
+                    "SELECT DISTINCT f.namespace FROM version_files f JOIN versions v
+                     ON v.namespace = f.namespace AND v.model = f.model AND v.version = f.version
+                     WHERE f.digest = ?1 AND v.state IN ('scanned', 'verified', 'approved')",
+                )
+                .map_err(db)?;
+            statement
+                .query_map(params![digest.to_string()], |row| row.get(0))
+                .map_err(db)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db)
+        })
     }
 
     fn audit_refs(&self, object: &str) -> Result<Vec<AuditRef>, Error> {
-        let connection = self.lock()?;
-        audit_refs(&connection, object)
+        self.read(|connection| audit_refs(connection, object))
     }
 
     fn ungated_versions(&self) -> Result<Vec<(String, String, String)>, Error> {
-        let connection = self.lock()?;
-        let mut statement = connection
-            .prepare_cached(
-                "SELECT namespace, model, version FROM versions WHERE gates IS NULL AND state = 'quarantined' ORDER BY rowid",
-            )
-            .map_err(db)?;
-        statement
-            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
-            .map_err(db)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(db)
+        self.read(|connection| {
+            let mut statement = connection
+                .prepare_cached(
+                    "SELECT namespace, model, version FROM versions WHERE gates IS NULL AND state = 'quarantined' ORDER BY rowid",
+                )
+                .map_err(db)?;
+            statement
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+                .map_err(db)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db)
+        })
     }
 }
 
@@ -906,7 +1077,7 @@ pub(crate) mod contract {
     use super::*;
     use crate::names::sha256;
 
-    fn version(state: State) -> VersionRecord {
+    pub(crate) fn version(state: State) -> VersionRecord {
         let files = vec![FileEntry {
             path: "model.bin".into(),
             digest: sha256(b"x"),
@@ -1011,5 +1182,185 @@ mod tests {
     #[test]
     fn state_changes_are_compare_and_set() {
         contract::state_changes_are_compare_and_set(&store().1);
+    }
+
+    fn two_file_version() -> VersionRecord {
+        let mut record = contract::version(State::Quarantined);
+        record.files.push(FileEntry {
+            path: "tokenizer.json".into(),
+            digest: crate::names::sha256(b"y"),
+            size: 1,
+        });
+        record
+    }
+
+    /// Runs `read` on another thread and waits at most a few seconds for it, so that a read
+    /// blocked behind the writer fails the test instead of hanging it.
+    fn read_elsewhere<T: Send + 'static>(
+        store: &std::sync::Arc<SqliteStore>,
+        read: impl FnOnce(&SqliteStore) -> T + Send + 'static,
+    ) -> T {
+        let store = std::sync::Arc::clone(store);
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || sender.send(read(&store)));
+        receiver
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the read completed while the writer held its transaction")
+    }
+
+    #[test]
+    fn reads_complete_while_a_write_transaction_is_open_and_see_none_of_it() {
+        let (_dir, store) = store();
+        let store = std::sync::Arc::new(store);
+        let record = two_file_version();
+        let mut writer = store.lock().expect("writer");
+        let mut tx = writer.transaction().expect("begin");
+        apply_change(
+            &mut tx,
+            &Change::CreateVersion(Box::new(record.clone())),
+            &[],
+        )
+        .expect("half of the change");
+        tx.execute(
+            "INSERT INTO approvals (namespace, model, version, \"user\", time) VALUES (?1, ?2, ?3, ?4, ?5)",
+            &[
+                SqlValue::Text("ml"),
+                SqlValue::Text("m"),
+                SqlValue::Text("1"),
+                SqlValue::Text("bob"),
+                SqlValue::Text("2026-01-02T00:00:00Z"),
+            ],
+        )
+        .expect("more of the change");
+        let during = read_elsewhere(&store, |store| {
+            (store.version("ml", "m", "1"), store.models(None, None))
+        });
+        assert!(during.0.expect("read").is_none(), "an uncommitted version");
+        assert!(during.1.expect("models").is_empty(), "an uncommitted model");
+        tx.commit().expect("commit");
+        drop(writer);
+        let after = store
+            .version("ml", "m", "1")
+            .expect("read")
+            .expect("committed");
+        assert_eq!(after.files, record.files);
+        assert_eq!(after.approvals.len(), 1);
+    }
+
+    #[test]
+    fn a_read_after_a_committed_change_sees_it_on_every_pooled_connection() {
+        let (_dir, store) = store();
+        // Occupy every pooled connection at once, each inside a read that saw no version, so
+        // that the reads after the change run on connections that have read before.
+        let barrier = std::sync::Barrier::new(store.readers.size);
+        std::thread::scope(|scope| {
+            for _ in 0..store.readers.size {
+                scope.spawn(|| {
+                    store
+                        .read(|connection| {
+                            barrier.wait();
+                            SqliteStore::load_version(connection, "ml", "m", "1")
+                        })
+                        .expect("read")
+                        .is_none()
+                });
+            }
+        });
+        assert_eq!(
+            store.readers.state.lock().expect("pool").idle.len(),
+            store.readers.size
+        );
+        store
+            .apply(&Change::CreateVersion(Box::new(two_file_version())), &[])
+            .expect("create");
+        for _ in 0..store.readers.size {
+            let seen = store
+                .version("ml", "m", "1")
+                .expect("read")
+                .expect("committed");
+            assert_eq!(seen.files.len(), 2);
+        }
+        let update = Change::UpdateVersion {
+            namespace: "ml".into(),
+            model: "m".into(),
+            version: "1".into(),
+            from: State::Quarantined,
+            to: State::Scanned,
+            reason: None,
+            gates: None,
+        };
+        store.apply(&update, &[]).expect("advance");
+        for _ in 0..store.readers.size {
+            let seen = store
+                .version("ml", "m", "1")
+                .expect("read")
+                .expect("exists");
+            assert_eq!(seen.state, State::Scanned);
+        }
+    }
+
+    #[test]
+    fn concurrent_reads_beyond_the_pool_size_wait_for_a_connection() {
+        let (_dir, store) = store();
+        store
+            .apply(&Change::CreateVersion(Box::new(two_file_version())), &[])
+            .expect("create");
+        let readers = store.readers.size * 3;
+        std::thread::scope(|scope| {
+            for _ in 0..readers {
+                scope.spawn(|| {
+                    for _ in 0..20 {
+                        let seen = store.version("ml", "m", "1").expect("read");
+                        assert!(seen.is_some());
+                    }
+                });
+            }
+        });
+        let state = store.readers.state.lock().expect("pool");
+        assert!(state.open <= store.readers.size, "{} open", state.open);
+        assert_eq!(state.idle.len(), state.open, "every connection came back");
+    }
+
+    #[test]
+    fn a_failed_read_returns_its_connection_outside_any_transaction() {
+        let (_dir, store) = store();
+        let failed: Result<(), Error> =
+            store.read(|_| Err(Error::Internal("the query failed".into())));
+        assert!(failed.is_err());
+        let state = store.readers.state.lock().expect("pool");
+        assert_eq!(state.idle.len(), 1);
+        assert!(state.idle.iter().all(Connection::is_autocommit));
+    }
+
+    #[test]
+    fn version_statements_stay_compiled_when_new_values_are_bound() {
+        let (_dir, store) = store();
+        let mut record = contract::version(State::Quarantined);
+        for version in ["1", "2"] {
+            record.version = version.into();
+            let event = AuditEvent::new("version.create", "alice", record.object());
+            store
+                .apply(&Change::CreateVersion(Box::new(record.clone())), &[event])
+                .expect("create");
+        }
+        // One thread, so every read takes the same pooled connection.
+        for version in ["1", "2", "1", "2"] {
+            assert!(store.version("ml", "m", version).expect("read").is_some());
+        }
+        let reader = store.readers.take().expect("reader");
+        let connection = reader.connection().expect("connection");
+        for sql in [VERSION_ROW, VERSION_FILES, VERSION_APPROVALS, AUDIT_REFS] {
+            let statement = connection.prepare_cached(sql).expect("cached");
+            assert_eq!(
+                statement.get_status(rusqlite::StatementStatus::Run),
+                4,
+                "not the statement the reads used: {sql}"
+            );
+            assert_eq!(
+                statement.get_status(rusqlite::StatementStatus::RePrepare),
+                0,
+                "recompiled on rebinding: {sql}"
+            );
+        }
     }
 }
