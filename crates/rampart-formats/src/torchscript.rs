@@ -63,6 +63,14 @@ const BUILTIN_NAMESPACES: &[&str] = &[
 
 const FILE_READERS: &[&str] = &["torch.from_file", "ops.aten.from_file", "aten::from_file"];
 
+/// Whether a zip member is a tensor storage of a PyTorch zip (`archive/data/0`): raw
+/// bytes torch reads with a plain read and never unpickles.
+pub fn is_storage_member(name: &str) -> bool {
+    let mut parts = name.rsplit('/');
+    let key = parts.next().unwrap_or_default();
+    !key.is_empty() && key.bytes().all(|b| b.is_ascii_digit()) && parts.next() == Some("data")
+}
+
 /// Whether a zip member holds TorchScript source: `code/` in a TorchScript archive.
 pub fn is_code_member(name: &str) -> bool {
     (name.starts_with("code/") || name.contains("/code/")) && name.ends_with(".py")
@@ -173,6 +181,12 @@ mod tests {
 
     #[test]
     fn code_members_are_recognised() {
+        assert!(is_storage_member("archive/data/0"));
+        assert!(is_storage_member("data/12"));
+        assert!(!is_storage_member("archive/data.pkl"));
+        assert!(!is_storage_member("archive/data/"));
+        assert!(!is_storage_member("archive/data/0x"));
+        assert!(!is_storage_member("archive/.data/0"));
         assert!(is_code_member("model/code/__torch__/model.py"));
         assert!(is_code_member("code/__torch__.py"));
         assert!(!is_code_member("model/data.pkl"));

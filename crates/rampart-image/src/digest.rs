@@ -1,5 +1,7 @@
 use std::fmt;
 use std::io::Read;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::{Scope, ScopedJoinHandle};
 
 use sha2::{Digest as _, Sha256};
 
@@ -132,6 +134,88 @@ impl<R: Read> Read for HashingReader<R> {
     }
 }
 
+/// How much a [`ThreadedHashingReader`] hands its hashing thread at a time.
+const HASH_BATCH: usize = 1 << 20;
+/// Batches in flight: enough to keep both threads busy, few enough to keep memory flat.
+const HASH_BATCHES_IN_FLIGHT: usize = 4;
+
+/// A [`HashingReader`] whose hashing runs on a thread of its own (in `scope`): what is read
+/// is copied to it in batches, so a stream that costs a core to produce (decompression) is
+/// hashed on the other.
+pub(crate) struct ThreadedHashingReader<'scope, R> {
+    inner: R,
+    batch: Vec<u8>,
+    to_hasher: SyncSender<Vec<u8>>,
+    emptied: Receiver<Vec<u8>>,
+    hasher: ScopedJoinHandle<'scope, (Digest, u64)>,
+}
+
+impl<'scope, R: Read> ThreadedHashingReader<'scope, R> {
+    pub fn new<'env>(scope: &'scope Scope<'scope, 'env>, inner: R) -> Self {
+        let (to_hasher, batches) = sync_channel::<Vec<u8>>(HASH_BATCHES_IN_FLIGHT);
+        let (give_back, emptied) = sync_channel::<Vec<u8>>(HASH_BATCHES_IN_FLIGHT + 1);
+        let hasher = scope.spawn(move || {
+            let (mut hasher, mut len) = (Sha256::new(), 0u64);
+            for mut batch in batches {
+                hasher.update(&batch);
+                len += batch.len() as u64;
+                batch.clear();
+                // The reader may be gone or have batches enough; either way this one is done.
+                let _ = give_back.try_send(batch);
+            }
+            let hex = hex::encode(hasher.finalize());
+            (Digest { hex }, len)
+        });
+        ThreadedHashingReader {
+            inner,
+            batch: Vec::with_capacity(HASH_BATCH),
+            to_hasher,
+            emptied,
+            hasher,
+        }
+    }
+
+    /// Reads the rest of the stream, then returns its digest and length.
+    pub fn finish(mut self) -> std::io::Result<(Digest, u64)> {
+        std::io::copy(&mut self, &mut std::io::sink())?;
+        let last = std::mem::take(&mut self.batch);
+        // Only fails when the hashing thread is gone, which `join` then reports.
+        let _ = self.to_hasher.send(last);
+        drop(self.to_hasher);
+        match self.hasher.join() {
+            Ok(digest) => Ok(digest),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+
+    fn hand_over(&mut self) {
+        let next = self
+            .emptied
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(HASH_BATCH));
+        let full = std::mem::replace(&mut self.batch, next);
+        // A send fails only when the hashing thread is gone, which `finish` then reports.
+        let _ = self.to_hasher.send(full);
+    }
+}
+
+impl<R: Read> Read for ThreadedHashingReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buf)?;
+        let mut chunk = buf.get(..read).unwrap_or_default();
+        while !chunk.is_empty() {
+            let room = HASH_BATCH - self.batch.len();
+            let (now, later) = chunk.split_at(room.min(chunk.len()));
+            self.batch.extend_from_slice(now);
+            if self.batch.len() == HASH_BATCH {
+                self.hand_over();
+            }
+            chunk = later;
+        }
+        Ok(read)
+    }
+}
+
 /// Hostile strings end up in error messages; keep them short.
 pub(crate) fn shorten(text: &str) -> String {
     const MAX: usize = 80;
@@ -165,6 +249,26 @@ mod tests {
         assert!(verify("b", b"abc", &digest, Some(3)).is_ok());
         assert!(verify("b", b"abc", &digest, Some(4)).is_err());
         assert!(verify("b", b"abd", &digest, None).is_err());
+    }
+
+    #[test]
+    fn threaded_hashing_matches_hashing_in_place() {
+        let data: Vec<u8> = (0..(3 * HASH_BATCH + 12_345))
+            .map(|i| (i * 7 % 251) as u8)
+            .collect();
+        for size in [0, 1, HASH_BATCH - 1, HASH_BATCH, data.len()] {
+            let expected = (Digest::of(&data[..size]), size as u64);
+            let threaded = std::thread::scope(|scope| {
+                let mut reader = ThreadedHashingReader::new(scope, &data[..size]);
+                // Odd-sized reads, as the tar reader makes them.
+                let mut head = vec![0u8; 1000.min(size)];
+                reader.read_exact(&mut head).expect("reads");
+                reader.finish().expect("hashes")
+            });
+            assert_eq!(threaded, expected, "{size} bytes");
+            let in_place = HashingReader::new(&data[..size]).finish().expect("hashes");
+            assert_eq!(in_place, expected);
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use rampart_core::Limits;
 
-use crate::Image;
+use crate::{FileDigests, Image};
 
 /// Limits small enough to keep each fuzz run fast.
 pub fn limits() -> Limits {
@@ -25,7 +25,7 @@ pub fn image_archive(data: &[u8]) {
     };
     let mut out = Vec::new();
     image.check_config(&mut out);
-    image.walk(&limits, &mut out, |entry| {
+    image.walk(&limits, FileDigests::Wanted, &mut out, |entry| {
         assert!(entry.data.len() as u64 <= entry.size);
         assert!(
             entry

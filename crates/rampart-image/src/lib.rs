@@ -42,7 +42,7 @@ pub use error::{ImageError, Result};
 pub use image::{Image, ImageFormat, Layer};
 pub use platform::Platform;
 pub use rules::RULES;
-pub use walk::{EntryKind, FinalEntry, LayerEntry};
+pub use walk::{EntryKind, FileDigests, FinalEntry, LayerEntry};
 
 #[cfg(test)]
 mod tests;

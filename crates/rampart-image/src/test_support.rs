@@ -57,6 +57,46 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     encoder.finish().expect("in-memory write")
 }
 
+/// A zip as `torch.save` writes it: stored members, each one's CRC and sizes deferred to
+/// a signed data descriptor, then the central directory. `members` are (name, content).
+pub fn torch_zip(members: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut central = Vec::new();
+    for (name, content) in members {
+        let mut crc = flate2::Crc::new();
+        crc.update(content);
+        let (crc, size) = (crc.sum(), content.len() as u32);
+        let offset = out.len() as u32;
+        out.extend(b"PK\x03\x04\x14\x00\x08\x00\x00\x00\x00\x00\x00\x00");
+        out.extend([0u8; 12]);
+        out.extend((name.len() as u16).to_le_bytes());
+        out.extend(0u16.to_le_bytes());
+        out.extend(name.as_bytes());
+        out.extend(*content);
+        out.extend(b"PK\x07\x08");
+        out.extend(crc.to_le_bytes());
+        out.extend(size.to_le_bytes());
+        out.extend(size.to_le_bytes());
+        central.extend(b"PK\x01\x02\x14\x00\x14\x00\x08\x00\x00\x00\x00\x00\x00\x00");
+        central.extend(crc.to_le_bytes());
+        central.extend(size.to_le_bytes());
+        central.extend(size.to_le_bytes());
+        central.extend((name.len() as u16).to_le_bytes());
+        central.extend([0u8; 12]);
+        central.extend(offset.to_le_bytes());
+        central.extend(name.as_bytes());
+    }
+    let directory_at = out.len() as u32;
+    out.extend(&central);
+    out.extend(b"PK\x05\x06\x00\x00\x00\x00");
+    out.extend((members.len() as u16).to_le_bytes());
+    out.extend((members.len() as u16).to_le_bytes());
+    out.extend((central.len() as u32).to_le_bytes());
+    out.extend(directory_at.to_le_bytes());
+    out.extend(0u16.to_le_bytes());
+    out
+}
+
 pub fn digest(bytes: &[u8]) -> String {
     Digest::of(bytes).to_string()
 }

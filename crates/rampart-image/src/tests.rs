@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::test_support::{
     self, Blobs, Item, Spec, archive, docker_save, gzip, oci_layout, tar, write_dir,
 };
-use crate::{Digest, EntryKind, Image, ImageError, ImageFormat};
+use crate::{Digest, EntryKind, FileDigests, Image, ImageError, ImageFormat};
 
 /// What a walk saw: path → (layer, deleted_in, data), one row per entry.
 type Seen = Vec<(String, usize, Option<usize>, Vec<u8>)>;
@@ -17,7 +17,7 @@ type Seen = Vec<(String, usize, Option<usize>, Vec<u8>)>;
 fn walk(image: &Image) -> (Seen, Vec<Finding>) {
     let mut out = Vec::new();
     let mut seen = Vec::new();
-    image.walk(&Limits::default(), &mut out, |entry| {
+    image.walk(&Limits::default(), FileDigests::Wanted, &mut out, |entry| {
         seen.push((
             entry.path.to_owned(),
             entry.layer.index,
@@ -179,7 +179,7 @@ fn zstd_layers_are_read() {
 fn digests_agree(image: &Image) -> usize {
     let mut out = Vec::new();
     let mut files = 0;
-    image.walk(&Limits::default(), &mut out, |entry| {
+    image.walk(&Limits::default(), FileDigests::Wanted, &mut out, |entry| {
         if *entry.kind == EntryKind::File {
             files += 1;
             assert!(entry.complete);
@@ -506,7 +506,7 @@ fn layer_limits_are_reported() {
     };
     let mut out = Vec::new();
     let mut visited = Vec::new();
-    image.walk(&limits, &mut out, |entry| {
+    image.walk(&limits, FileDigests::Wanted, &mut out, |entry| {
         visited.push((
             entry.complete,
             entry.data.len(),
@@ -531,7 +531,7 @@ fn layer_limits_are_reported() {
         ..Limits::default()
     };
     let mut out = Vec::new();
-    image.walk(&limits, &mut out, |_| {});
+    image.walk(&limits, FileDigests::Wanted, &mut out, |_| {});
     assert!(rule_ids(&out).contains(&"scan/limit-exceeded"), "{out:?}");
 }
 

@@ -6,14 +6,16 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{BufReader, Read};
+use std::thread::Scope;
 
 use rampart_archive::rules::TAR_PATH_TRAVERSAL;
 use rampart_archive::tar::stream::TarStream;
 use rampart_archive::tar::{self, TarKind};
+use rampart_archive::zip::PartialZip;
 use rampart_core::rules::{ENCRYPTED, LIMIT_EXCEEDED, MALFORMED};
 use rampart_core::{Finding, Limits, Location, Severity};
 
-use crate::digest::{self, Digest, HashingReader};
+use crate::digest::{self, Digest, HashingReader, ThreadedHashingReader};
 use crate::image::{Image, Layer};
 use crate::layer::{self, Compression};
 use crate::rules::{BLOB_DIGEST_MISMATCH, LAYER_PATH_TRAVERSAL};
@@ -33,6 +35,15 @@ const PREFIX_BYTES: u64 = 64 * 1024;
 /// entries (files are scanned in parallel within a batch).
 const BATCH_BYTES: u64 = 64 << 20;
 const BATCH_ENTRIES: usize = 16_384;
+
+/// Whether a walk's consumer asks [`LayerEntry::sha256`] of the files too large to hold
+/// that come from compressed layers: those are hashed as they stream, or not at all.
+/// (Other files are hashed when asked.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileDigests {
+    Wanted,
+    NotWanted,
+}
 
 /// What a layer entry is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -93,10 +104,13 @@ impl Image {
     pub fn walk(
         &self,
         limits: &Limits,
+        digests: FileDigests,
         out: &mut Vec<Finding>,
         mut visit: impl FnMut(&LayerEntry<'_>),
     ) {
-        self.walk_layers(limits, out, |entries| entries.iter().for_each(&mut visit));
+        self.walk_layers(limits, digests, out, |entries| {
+            entries.iter().for_each(&mut visit)
+        });
     }
 
     /// [`Image::walk`] a layer at a time: `visit` gets all entries of one layer at once
@@ -105,13 +119,22 @@ impl Image {
     pub fn walk_layers(
         &self,
         limits: &Limits,
+        digests: FileDigests,
         out: &mut Vec<Finding>,
         mut visit: impl FnMut(&[LayerEntry<'_>]),
     ) {
         let mut overlay = Overlay::default();
         let mut total = limits.max_total_decompressed_bytes;
         for layer in self.layers.iter().rev() {
-            let walked = self.walk_layer(layer, limits, &mut total, &mut overlay, out, &mut visit);
+            let walked = self.walk_layer(
+                layer,
+                limits,
+                digests,
+                &mut total,
+                &mut overlay,
+                out,
+                &mut visit,
+            );
             if !walked {
                 return;
             }
@@ -127,7 +150,7 @@ impl Image {
         out: &mut Vec<Finding>,
     ) -> BTreeMap<String, FinalEntry> {
         let mut view = BTreeMap::new();
-        self.walk(limits, out, |entry| {
+        self.walk(limits, FileDigests::NotWanted, out, |entry| {
             if entry.deleted_in.is_none() {
                 // Top layer first: the first entry seen for a path is the one that counts.
                 view.entry(entry.path.to_owned())
@@ -142,10 +165,12 @@ impl Image {
     }
 
     /// Returns false when the walk must stop (the overlay grew past its limit).
+    #[allow(clippy::too_many_arguments)]
     fn walk_layer(
         &self,
         layer: &Layer,
         limits: &Limits,
+        digests: FileDigests,
         total: &mut u64,
         overlay: &mut Overlay,
         out: &mut Vec<Finding>,
@@ -199,6 +224,7 @@ impl Image {
                 &name,
                 &mut walk,
                 limits,
+                digests,
                 total,
                 overlay,
                 out,
@@ -225,7 +251,9 @@ impl Image {
 }
 
 /// An uncompressed layer: its members are slices of the (mapped) blob, which the consumer
-/// touches only where it reads; the blob is hashed with `read(2)`, not through the map.
+/// touches only where it reads; the blob is hashed with `read(2)`, not through the map, on
+/// a thread of its own while the members are visited (a visitor that hashes a model reads
+/// the same bytes: two passes side by side instead of one after the other).
 fn walk_uncompressed<'b>(
     blob: &'b Blob<'_>,
     name: &str,
@@ -237,8 +265,14 @@ fn walk_uncompressed<'b>(
 ) {
     let layer = walk.layer;
     let location = walk.location;
-    match HashingReader::new(blob.reader()).finish() {
-        Ok((actual, len)) => {
+    let mut member_findings = Vec::new();
+    let digest = std::thread::scope(|scope| {
+        let hashing = scope.spawn(|| HashingReader::new(blob.reader()).finish());
+        visit_members(blob, walk, limits, overlay, &mut member_findings, visit);
+        hashing.join()
+    });
+    match digest {
+        Ok(Ok((actual, len))) => {
             verify_blob(layer, name, &actual, len, location, out);
             if let Some(diff_id) = &layer.diff_id
                 && layer.digest.as_ref() != Some(diff_id)
@@ -246,14 +280,26 @@ fn walk_uncompressed<'b>(
                 verify_diff_id(layer, name, &actual, len, diff_id, location, out);
             }
         }
-        Err(error) => out.push(Finding::new(
+        Ok(Err(error)) => out.push(Finding::new(
             &MALFORMED,
             location.clone(),
             format!("{name} could not be read to verify its digest: {error}"),
         )),
+        Err(panic) => std::panic::resume_unwind(panic),
     }
+    out.extend(member_findings);
+}
+
+fn visit_members<'b>(
+    blob: &'b Blob<'_>,
+    walk: &mut LayerWalk<'b>,
+    limits: &Limits,
+    overlay: &Overlay,
+    out: &mut Vec<Finding>,
+    visit: &mut impl FnMut(&[LayerEntry<'_>]),
+) {
     let mut tar_findings = Vec::new();
-    let entries = tar::entries(blob, location, limits, &mut tar_findings);
+    let entries = tar::entries(blob, walk.location, limits, &mut tar_findings);
     out.extend(without_tar_path_findings(tar_findings));
     let file = blob.file_at();
     let base = blob.as_ptr() as usize;
@@ -292,6 +338,7 @@ fn walk_compressed(
     name: &str,
     walk: &mut LayerWalk<'_>,
     limits: &Limits,
+    digests: FileDigests,
     total: &mut u64,
     overlay: &Overlay,
     out: &mut Vec<Finding>,
@@ -300,94 +347,139 @@ fn walk_compressed(
     let layer = walk.layer;
     let location = walk.location.clone();
     let cap = *total;
-    let mut raw = HashingReader::new(blob.reader());
-    let decoded = layer::decoder(compression, BufReader::with_capacity(1 << 16, &mut raw));
-    let mut tar_input = HashingReader::new(decoded.take(cap.saturating_add(1)));
-    let mut stream = TarStream::new(&mut tar_input, &location, limits);
-    while let Some(entry) = stream.next_entry() {
-        let header = Header {
-            name: &entry.name,
-            kind: entry.kind,
-            link_target: entry.link_target.as_deref(),
-            header_offset: entry.header_offset,
-            size: entry.size,
-        };
-        let content = if entry.is_file() {
-            read_member(&mut stream, entry.size, limits)
-        } else {
-            Content::Memory(Vec::new())
-        };
-        walk.push(&header, content, out);
-        if walk.pending_bytes >= BATCH_BYTES || walk.pending.len() >= BATCH_ENTRIES {
-            walk.flush(overlay, visit);
+    // The diff id is hashed on a thread of its own while this one decompresses.
+    std::thread::scope(|scope| {
+        let mut raw = HashingReader::new(blob.reader());
+        let decoded = layer::decoder(compression, BufReader::with_capacity(1 << 16, &mut raw));
+        let mut tar_input = ThreadedHashingReader::new(scope, decoded.take(cap.saturating_add(1)));
+        let mut stream = TarStream::new(&mut tar_input, &location, limits);
+        while let Some(entry) = stream.next_entry() {
+            let header = Header {
+                name: &entry.name,
+                kind: entry.kind,
+                link_target: entry.link_target.as_deref(),
+                header_offset: entry.header_offset,
+                size: entry.size,
+            };
+            let content = if entry.is_file() {
+                read_member(&mut stream, entry.size, limits, digests, scope)
+            } else {
+                Content::Memory(Vec::new())
+            };
+            walk.push(&header, content, out);
+            if walk.pending_bytes >= BATCH_BYTES || walk.pending.len() >= BATCH_ENTRIES {
+                walk.flush(overlay, visit);
+            }
         }
-    }
-    walk.flush(overlay, visit);
-    let mut tar_findings = Vec::new();
-    let finished = stream.finish(&mut tar_findings);
-    out.extend(without_tar_path_findings(tar_findings));
-    // The rest of the decompressed stream (zeros after the tar), then of the blob, so the
-    // digests cover all of it.
-    let decoded = (!finished.read_failed).then(|| tar_input.finish());
-    match raw.finish() {
-        Ok((actual, len)) => verify_blob(layer, name, &actual, len, &location, out),
-        Err(error) => out.push(Finding::new(
-            &MALFORMED,
-            location.clone(),
-            format!("{name} could not be read to verify its digest: {error}"),
-        )),
-    }
-    let (actual, len) = match decoded {
-        Some(Ok(decoded)) => decoded,
-        Some(Err(error)) => {
-            out.push(Finding::new(
+        walk.flush(overlay, visit);
+        let mut tar_findings = Vec::new();
+        let finished = stream.finish(&mut tar_findings);
+        out.extend(without_tar_path_findings(tar_findings));
+        // The rest of the decompressed stream (zeros after the tar), then of the blob, so the
+        // digests cover all of it.
+        let decoded = (!finished.read_failed).then(|| tar_input.finish());
+        match raw.finish() {
+            Ok((actual, len)) => verify_blob(layer, name, &actual, len, &location, out),
+            Err(error) => out.push(Finding::new(
                 &MALFORMED,
+                location.clone(),
+                format!("{name} could not be read to verify its digest: {error}"),
+            )),
+        }
+        let (actual, len) = match decoded {
+            Some(Ok(decoded)) => decoded,
+            Some(Err(error)) => {
+                out.push(Finding::new(
+                    &MALFORMED,
+                    location,
+                    format!(
+                        "the {} stream of {name} is corrupt or truncated after the end of its tar ({error})",
+                        compression.name()
+                    ),
+                ));
+                return;
+            }
+            // Reported by the tar reader, with the offset where reading stopped.
+            None => return,
+        };
+        *total = total.saturating_sub(len);
+        if len > cap {
+            out.push(Finding::new(
+                &LIMIT_EXCEEDED,
                 location,
                 format!(
-                    "the {} stream of {name} is corrupt or truncated after the end of its tar ({error})",
-                    compression.name()
+                    "the compressed layers expand to more than max_total_decompressed_bytes ({}) together; \
+                     {name} was read up to that point, the rest of it and the layers below were not; raise \
+                     [limits] max_total_decompressed_bytes to read them",
+                    limits.max_total_decompressed_bytes
                 ),
             ));
             return;
         }
-        // Reported by the tar reader, with the offset where reading stopped.
-        None => return,
-    };
-    *total = total.saturating_sub(len);
-    if len > cap {
-        out.push(Finding::new(
-            &LIMIT_EXCEEDED,
-            location,
-            format!(
-                "the compressed layers expand to more than max_total_decompressed_bytes ({}) together; \
-                 {name} was read up to that point, the rest of it and the layers below were not; raise \
-                 [limits] max_total_decompressed_bytes to read them",
-                limits.max_total_decompressed_bytes
-            ),
-        ));
-        return;
-    }
-    if let Some(diff_id) = &layer.diff_id {
-        verify_diff_id(layer, name, &actual, len, diff_id, &location, out);
-    }
+        if let Some(diff_id) = &layer.diff_id {
+            verify_diff_id(layer, name, &actual, len, diff_id, &location, out);
+        }
+    });
 }
 
 /// Reads one member's content from the stream: whole when it fits `max_decompressed_bytes`,
-/// else its first [`PREFIX_BYTES`] (or, so that header checks still run: a safetensors
-/// file's whole header, a GGUF file's first `max_header_bytes`, whose header has no declared
-/// length) and the digest of all of it.
-fn read_member(stream: &mut impl Read, size: u64, limits: &Limits) -> Content<'static> {
-    let bound = limits.max_decompressed_bytes;
-    if size <= bound {
+/// else what its checks read ([`kept_parts`]) and, when `digests` wants it, the digest of
+/// all of it, hashed as it streams on a thread of `scope`.
+fn read_member<'scope>(
+    stream: &mut impl Read,
+    size: u64,
+    limits: &Limits,
+    digests: FileDigests,
+    scope: &'scope Scope<'scope, '_>,
+) -> Content<'static> {
+    if size <= limits.max_decompressed_bytes {
         let mut data = Vec::new();
         // A read error ends the stream and is reported by the tar reader; what came
         // before it is kept, as an extraction would have written it.
         let _ = stream.take(size).read_to_end(&mut data);
         return Content::Memory(data);
     }
-    let mut hashing = HashingReader::new(stream.take(size));
+    match digests {
+        FileDigests::Wanted => {
+            let mut hashing = ThreadedHashingReader::new(scope, stream.take(size));
+            let kept = kept_parts(&mut hashing, size, limits);
+            let sha256 = hashing
+                .finish()
+                .ok()
+                .and_then(|(digest, read)| (read == size).then_some(digest));
+            kept.with_digest(sha256)
+        }
+        FileDigests::NotWanted => {
+            let mut member = stream.take(size);
+            let kept = kept_parts(&mut member, size, limits);
+            // The rest goes unread by anyone: passed over (errors are the tar reader's).
+            let _ = std::io::copy(&mut member, &mut std::io::sink());
+            kept
+        }
+    }
+}
+
+/// What the checks of a file too large to hold read, from its stream: a zip's headers,
+/// directory and non-tensor members ([`PartialZip`]), a safetensors file's whole header, a
+/// GGUF file's first `max_header_bytes` (its header has no declared length), otherwise the
+/// first [`PREFIX_BYTES`]. Without a digest yet.
+fn kept_parts(member: &mut impl Read, size: u64, limits: &Limits) -> Content<'static> {
+    let bound = limits.max_decompressed_bytes;
     let mut head = Vec::new();
-    let _ = (&mut hashing).take(PREFIX_BYTES).read_to_end(&mut head);
+    let _ = member.take(PREFIX_BYTES).read_to_end(&mut head);
+    if head.starts_with(b"PK\x03\x04") {
+        let never_read = |name: &[u8]| {
+            std::str::from_utf8(name).is_ok_and(rampart_formats::torchscript::is_storage_member)
+        };
+        let budget = bound.saturating_sub(head.len() as u64);
+        if let Ok(zip) = PartialZip::capture(&head, member, size, budget, &never_read) {
+            return Content::PartialZip {
+                zip,
+                sha256: None,
+                bound,
+            };
+        }
+    }
     let header_extent = if rampart_formats::gguf::looks_like_gguf(&head) {
         Some(limits.max_header_bytes)
     } else {
@@ -396,15 +488,11 @@ fn read_member(stream: &mut impl Read, size: u64, limits: &Limits) -> Content<'s
     if let Some(extent) = header_extent {
         let wanted = extent.min(limits.max_header_bytes.saturating_add(8));
         let more = wanted.saturating_sub(head.len() as u64);
-        let _ = (&mut hashing).take(more).read_to_end(&mut head);
+        let _ = member.take(more).read_to_end(&mut head);
     }
-    let sha256 = hashing
-        .finish()
-        .ok()
-        .and_then(|(digest, read)| (read == size).then_some(digest));
     Content::Prefix {
         head,
-        sha256,
+        sha256: None,
         bound,
     }
 }
@@ -432,9 +520,7 @@ struct LayerWalk<'w> {
 impl<'w> LayerWalk<'w> {
     fn push(&mut self, header: &Header<'_>, content: Content<'w>, out: &mut Vec<Finding>) {
         if let Some(change) = classify(header, self.location, out) {
-            if !matches!(content, Content::Mapped { .. }) {
-                self.pending_bytes += content.data().len() as u64;
-            }
+            self.pending_bytes += content.held_bytes();
             self.pending.push((change, content));
         }
     }
@@ -480,7 +566,7 @@ impl<'w> LayerWalk<'w> {
                 kind,
                 size: change.size,
                 data: content.data(),
-                complete: !matches!(content, Content::Prefix { .. }),
+                complete: content.exceeded_bound().is_none(),
                 content,
                 layer: self.layer,
                 deleted_in,
@@ -518,14 +604,45 @@ pub(crate) enum Content<'b> {
         sha256: Option<Digest>,
         bound: u64,
     },
+    /// A zip larger than `bound` from a stream: the parts its checks read, and its digest.
+    PartialZip {
+        zip: PartialZip,
+        sha256: Option<Digest>,
+        bound: u64,
+    },
 }
 
 impl Content<'_> {
+    /// The content, or (when it was not held whole) its first bytes.
     fn data(&self) -> &[u8] {
         match self {
             Content::Mapped { data, .. } => data,
             Content::Memory(data) => data,
             Content::Prefix { head, .. } => head,
+            Content::PartialZip { zip, .. } => &zip.data()[..zip.held().prefix_len()],
+        }
+    }
+
+    /// The bytes it holds in memory (a mapped member holds none).
+    fn held_bytes(&self) -> u64 {
+        match self {
+            Content::Mapped { .. } => 0,
+            Content::PartialZip { zip, .. } => zip.held().len(),
+            content => content.data().len() as u64,
+        }
+    }
+
+    fn with_digest(mut self, digest: Option<Digest>) -> Self {
+        if let Content::Prefix { sha256, .. } | Content::PartialZip { sha256, .. } = &mut self {
+            *sha256 = digest;
+        }
+        self
+    }
+
+    fn exceeded_bound(&self) -> Option<u64> {
+        match self {
+            Content::Prefix { bound, .. } | Content::PartialZip { bound, .. } => Some(*bound),
+            Content::Mapped { .. } | Content::Memory(_) => None,
         }
     }
 }
@@ -533,7 +650,8 @@ impl Content<'_> {
 impl LayerEntry<'_> {
     /// The SHA-256 of the entry's content, read with `read(2)` when it lies in a file on
     /// disk (hashing a multi-gigabyte model through the map would keep it all resident).
-    /// `None` when the content could not be read whole (a layer cut short: reported).
+    /// `None` when the content could not be read whole (a layer cut short: reported), or
+    /// was streamed by a walk that did not want [`FileDigests`].
     pub fn sha256(&self) -> Option<Digest> {
         match self.content {
             Content::Mapped {
@@ -548,15 +666,21 @@ impl LayerEntry<'_> {
                 file_at: None,
             } => Some(Digest::of(data)),
             Content::Memory(data) => Some(Digest::of(data)),
-            Content::Prefix { sha256, .. } => sha256.clone(),
+            Content::Prefix { sha256, .. } | Content::PartialZip { sha256, .. } => sha256.clone(),
         }
     }
 
     /// When `data` is only a prefix: the per-file bound the content exceeded
     /// (`max_decompressed_bytes`).
     pub fn exceeded_bound(&self) -> Option<u64> {
+        self.content.exceeded_bound()
+    }
+
+    /// A zip too large to hold (see [`LayerEntry::exceeded_bound`]): the parts of it that
+    /// its checks read.
+    pub fn partial_zip(&self) -> Option<&PartialZip> {
         match self.content {
-            Content::Prefix { bound, .. } => Some(*bound),
+            Content::PartialZip { zip, .. } => Some(zip),
             _ => None,
         }
     }

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use rampart_core::{Finding, Location};
-use rampart_image::{EntryKind, Image, LayerEntry};
+use rampart_image::{EntryKind, FileDigests, Image, LayerEntry};
 use rampart_scan::detect::SNIFF_LEN;
 
 use crate::Options;
@@ -74,7 +74,12 @@ impl Inventory {
     pub fn collect_image(image: &Image, options: &Options, out: &mut Vec<Finding>) -> Inventory {
         let mut found = Found::default();
         out.extend(image.findings().iter().cloned());
-        image.walk(&options.limits, out, |entry| {
+        let digests = if options.hash_files {
+            FileDigests::Wanted
+        } else {
+            FileDigests::NotWanted
+        };
+        image.walk(&options.limits, digests, out, |entry| {
             if entry.deleted_in.is_none() && *entry.kind == EntryKind::File {
                 found.visit(entry, options);
             }

@@ -172,13 +172,40 @@ impl Scanner {
     }
 
     fn scan_bytes_at(&self, data: &[u8], location: &Location) -> (String, Vec<Finding>) {
+        self.analyzed(location, |scan| scan.analyze(data, location))
+    }
+
+    /// The model checks of a zip of which only the bytes they read were kept (a large
+    /// file from a compressed image layer): what was not kept is reported, never read.
+    pub(crate) fn scan_partial_zip(
+        &self,
+        zip: &zip::PartialZip,
+        location: &Location,
+    ) -> (String, Vec<Finding>) {
+        self.analyzed(location, |scan| {
+            if !scan.scanner.scanners.model {
+                return "not-model-scanned".to_owned();
+            }
+            match zip::Archive::open_partial(zip, location, scan.limits, &mut scan.out) {
+                Some(archive) => scan.zip_members(&archive, location),
+                None => "zip".to_owned(),
+            }
+        })
+    }
+
+    /// Runs `analyze` on a fresh [`FileScan`]; a panic becomes a finding.
+    fn analyzed(
+        &self,
+        location: &Location,
+        analyze: impl FnOnce(&mut FileScan<'_>) -> String,
+    ) -> (String, Vec<Finding>) {
         let mut scan = FileScan {
             scanner: self,
             limits: &self.limits,
             budget: Budget::new(&self.limits),
             out: Vec::new(),
         };
-        let result = catch_unwind(AssertUnwindSafe(|| scan.analyze(data, location)));
+        let result = catch_unwind(AssertUnwindSafe(|| analyze(&mut scan)));
         match result {
             Ok(format) => (format, scan.out),
             Err(panic) => {
@@ -510,10 +537,14 @@ impl FileScan<'_> {
     }
 
     fn zip(&mut self, data: &[u8], location: &Location) -> String {
+        match zip::Archive::open(data, location, self.limits, &mut self.out) {
+            Some(archive) => self.zip_members(&archive, location),
+            None => "zip".to_owned(),
+        }
+    }
+
+    fn zip_members(&mut self, archive: &zip::Archive<'_>, location: &Location) -> String {
         let limits = self.limits;
-        let Some(archive) = zip::Archive::open(data, location, limits, &mut self.out) else {
-            return "zip".to_owned();
-        };
         let label = zip_label(archive.entries().iter().map(|e| e.name.as_str()));
         let is_torch_zip = matches!(label, "pytorch-zip" | "torchscript");
         for entry in archive.entries() {
@@ -526,22 +557,26 @@ impl FileScan<'_> {
             if self.too_deep(&member) {
                 continue;
             }
+            if is_torch_zip && torchscript::is_storage_member(&entry.name) {
+                // Raw tensor bytes: torch reads them with a plain read, never unpickles
+                // them, so they are not sniffed (some start like a pickle by chance).
+                continue;
+            }
             let head = match archive.peek(entry, SNIFF_LEN) {
                 Ok(head) => head,
                 Err(e) => {
+                    let rule = match e {
+                        zip::MemberError::NotHeld => &core_rules::LIMIT_EXCEEDED,
+                        _ => &core_rules::MALFORMED,
+                    };
                     self.out.push(Finding::new(
-                        &core_rules::MALFORMED,
+                        rule,
                         member,
                         format!("member could not be read: {e}"),
                     ));
                     continue;
                 }
             };
-            if is_torch_zip && is_torch_storage(&entry.name) {
-                // Raw tensor bytes: torch reads them with a plain read, never unpickles
-                // them, so they are not sniffed (some start like a pickle by chance).
-                continue;
-            }
             if torchscript::is_code_member(&entry.name) {
                 if let Some(source) =
                     archive.read(entry, &mut self.budget, &member, limits, &mut self.out)
@@ -712,13 +747,6 @@ fn tensor_record_end(data: &[u8], at: usize) -> Vec<usize> {
 
 fn read_le<const N: usize>(data: &[u8], at: usize) -> Option<[u8; N]> {
     data.get(at..at.checked_add(N)?)?.try_into().ok()
-}
-
-/// `archive/data/0`: a tensor storage member of a PyTorch zip.
-fn is_torch_storage(name: &str) -> bool {
-    let mut parts = name.rsplit('/');
-    let key = parts.next().unwrap_or_default();
-    !key.is_empty() && key.bytes().all(|b| b.is_ascii_digit()) && parts.next() == Some("data")
 }
 
 /// What kind of zip this is, for the report: PyTorch and Keras write recognisable layouts.

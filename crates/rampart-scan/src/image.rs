@@ -9,7 +9,7 @@
 use rampart_core::rules::LIMIT_EXCEEDED;
 use rampart_core::{FileVerdict, Finding, Limits};
 use rampart_image::rules::SECRET_IN_DELETED_LAYER;
-use rampart_image::{EntryKind, Image, ImageFormat, LayerEntry};
+use rampart_image::{EntryKind, FileDigests, Image, ImageFormat, LayerEntry};
 
 use rayon::prelude::*;
 
@@ -30,7 +30,9 @@ impl Scanner {
         );
         let mut files = Vec::new();
         let mut walk_findings = Vec::new();
-        image.walk_layers(&self.limits, &mut walk_findings, |entries| {
+        // Scanning needs no digests of the files too large to hold.
+        let digests = FileDigests::NotWanted;
+        image.walk_layers(&self.limits, digests, &mut walk_findings, |entries| {
             // One layer is in memory at a time; its files are scanned in parallel.
             let scanned: Vec<ScanOutput> = entries
                 .par_iter()
@@ -68,9 +70,10 @@ impl Scanner {
     }
 
     fn scan_layer_file(&self, image: &Image, entry: &LayerEntry<'_>) -> ScanOutput {
-        let (format, mut findings) = match entry.exceeded_bound() {
-            None => self.scan_all_checks(entry.data, entry.location),
-            Some(bound) => match streamed_header_checks(entry, &self.limits) {
+        let (format, mut findings) = match (entry.exceeded_bound(), entry.partial_zip()) {
+            (None, _) => self.scan_all_checks(entry.data, entry.location),
+            (Some(_), Some(zip)) => self.scan_partial_zip(zip, entry.location),
+            (Some(bound), None) => match streamed_header_checks(entry, &self.limits) {
                 Some(checked) => checked,
                 None => return not_scanned(entry, bound),
             },
@@ -151,7 +154,8 @@ fn not_scanned(entry: &LayerEntry<'_>, bound: u64) -> ScanOutput {
             format!(
                 "{} is {} bytes, more than max_decompressed_bytes ({bound}), the most rampart \
                  holds in memory of one file from a compressed layer; none of its checks ran \
-                 (safetensors and GGUF files are checked from their header whatever their size). Raise \
+                 (zip-based models such as PyTorch checkpoints, safetensors and GGUF files are checked \
+                 from the parts their checks read, whatever their size). Raise \
                  [limits] max_decompressed_bytes, or store the layer uncompressed (files of \
                  uncompressed layers are read in place, whatever their size)",
                 entry.path, entry.size
@@ -164,7 +168,7 @@ fn not_scanned(entry: &LayerEntry<'_>, bound: u64) -> ScanOutput {
 #[cfg(test)]
 mod tests {
     use rampart_core::Limits;
-    use rampart_image::test_support::{Item, Spec, archive, oci_layout, tar};
+    use rampart_image::test_support::{Item, Spec, archive, oci_layout, tar, torch_zip};
 
     use super::*;
     use crate::Config;
@@ -314,6 +318,84 @@ mod tests {
             ids,
             ["safetensors/tensor-layout"],
             "checked against its real size"
+        );
+    }
+
+    #[test]
+    fn a_pytorch_checkpoint_too_large_to_hold_is_scanned_from_the_parts_it_reads() {
+        let mut config = Config::default();
+        config.limits.max_decompressed_bytes = 200_000;
+        let tensor = vec![0x3c_u8; 600_000];
+        let checkpoint = |pickle: &[u8]| {
+            torch_zip(&[
+                ("archive/data.pkl", pickle),
+                ("archive/byteorder", b"little"),
+                ("archive/data/0", &tensor),
+                ("archive/data/1", &tensor),
+                ("archive/version", b"3\n"),
+            ])
+        };
+        let clean = checkpoint(b"\x80\x02}q\x00X\x01\x00\x00\x00wq\x01K\x01s.");
+        let evil = checkpoint(MALICIOUS_PICKLE);
+        // A member the scanner needs but could not keep: a pickle past the budget.
+        let mut big_pickle = b"\x80\x02X\x00\x00\x04\x00".to_vec();
+        big_pickle.resize(big_pickle.len() + 0x40000, b'a');
+        big_pickle.extend(b"q\x00.");
+        let too_big = checkpoint(&big_pickle);
+        let spec = Spec::new(vec![tar(&[
+            Item::File("models/clean.pt", &clean),
+            Item::File("models/evil.pt", &evil),
+            Item::File("models/too_big.pt", &too_big),
+        ])]);
+        let image = Image::from_archive_bytes(
+            archive(&oci_layout(&spec)),
+            "image.tar",
+            None,
+            &config.limits,
+        )
+        .expect("opens");
+        let scanner = Scanner::new(&config, std::path::Path::new("(test)")).expect("scanner");
+        let outputs = scanner.scan_image(&image, &|| {});
+        let of = |name: &str| {
+            outputs
+                .iter()
+                .find(|o| o.verdict.path.ends_with(name))
+                .unwrap_or_else(|| panic!("{name} listed"))
+        };
+        let clean = of("!/models/clean.pt");
+        assert_eq!(clean.verdict.format, "pytorch-zip");
+        assert!(clean.findings.is_empty(), "{:#?}", clean.findings);
+        let evil = of("!/models/evil.pt");
+        assert_eq!(evil.verdict.format, "pytorch-zip");
+        let finding = evil
+            .findings
+            .iter()
+            .find(|f| f.rule.id.starts_with("pickle/"))
+            .unwrap_or_else(|| panic!("the pickle was scanned: {:#?}", evil.findings));
+        assert!(
+            finding
+                .location
+                .container_path()
+                .ends_with("!/models/evil.pt!/archive/data.pkl"),
+            "{}",
+            finding.location.container_path()
+        );
+        let too_big = of("!/models/too_big.pt");
+        // Fails closed: the pickle (and the small members after it, once the budget was
+        // spent) are reported as not kept, never read as zeros.
+        assert!(
+            too_big
+                .findings
+                .iter()
+                .all(|f| f.rule.id == "scan/limit-exceeded"),
+            "{:#?}",
+            too_big.findings
+        );
+        assert!(
+            too_big
+                .findings
+                .iter()
+                .any(|f| f.message.contains("'archive/data.pkl'"))
         );
     }
 

@@ -12,6 +12,7 @@
 
 #[cfg(test)]
 pub(crate) mod build;
+mod partial;
 mod records;
 #[cfg(test)]
 mod tests;
@@ -24,6 +25,7 @@ use memchr::memmem;
 use rampart_core::rules::{ENCRYPTED, LIMIT_EXCEEDED, MALFORMED};
 use rampart_core::{Finding, Limits, Location};
 
+pub use self::partial::{Held, PartialZip};
 pub use self::records::Located;
 use self::records::{CentralRecord, LOCAL_SIG, LocalHeader};
 use crate::compress::{self, Format};
@@ -143,6 +145,8 @@ enum Access {
     Encrypted,
     UnsupportedMethod,
     NoLocalHeader,
+    /// The local header lies in a part of a [`PartialZip`] that was not kept.
+    NotHeld,
 }
 
 /// Why a member's content cannot be peeked at.
@@ -156,12 +160,20 @@ pub enum MemberError {
     NoLocalHeader(u64),
     #[error("the compressed data is corrupt: {0}")]
     Corrupt(String),
+    #[error(
+        "its data lies in the part of the file that was not kept in memory (a file read from a \
+         stream that is larger than max_decompressed_bytes keeps only what scanners read, within \
+         that many bytes)"
+    )]
+    NotHeld,
 }
 
 /// A zip archive over a borrowed buffer.
 #[derive(Debug)]
 pub struct Archive<'a> {
     data: &'a [u8],
+    /// For a [`PartialZip`]: the bytes of `data` that are content.
+    held: Option<&'a Held>,
     entries: Vec<Entry>,
     located: Option<Located>,
 }
@@ -181,9 +193,34 @@ impl<'a> Archive<'a> {
         limits: &Limits,
         out: &mut Vec<Finding>,
     ) -> Option<Archive<'a>> {
+        Self::open_held(data, None, location, limits, out)
+    }
+
+    /// [`Archive::open`] for a zip of which only some bytes were kept: what lies outside
+    /// them is never read. Members whose headers or data were not kept are reported
+    /// (`scan/limit-exceeded`) when they are needed, and a central directory that was not
+    /// kept makes the archive unreadable (reported too).
+    pub fn open_partial(
+        zip: &'a PartialZip,
+        location: &Location,
+        limits: &Limits,
+        out: &mut Vec<Finding>,
+    ) -> Option<Archive<'a>> {
+        Self::open_held(zip.data(), Some(zip.held()), location, limits, out)
+    }
+
+    fn open_held(
+        data: &'a [u8],
+        held: Option<&'a Held>,
+        location: &Location,
+        limits: &Limits,
+        out: &mut Vec<Finding>,
+    ) -> Option<Archive<'a>> {
         let mut report = Reporter::new(out, location);
         let archive = Opening {
             data,
+            held,
+            not_held: Vec::new(),
             location,
             limits,
             report: &mut report,
@@ -210,11 +247,11 @@ impl<'a> Archive<'a> {
     /// The first up to `n` bytes of the member's content, for format sniffing: a borrowed
     /// slice for stored members, otherwise only as much is decompressed as `n` needs.
     pub fn peek(&self, entry: &Entry, n: usize) -> Result<Cow<'a, [u8]>, MemberError> {
-        let compressed = self.compressed(entry)?;
         if entry.method == METHOD_STORED {
-            let len = n.min(stored_len(entry, compressed.len()));
-            return Ok(Cow::Borrowed(compressed.get(..len).unwrap_or_default()));
+            let len = n.min(stored_len(entry, entry.available));
+            return self.compressed_part(entry, len).map(Cow::Borrowed);
         }
+        let compressed = self.compressed(entry)?;
         let (format, stream) = member_format(entry, compressed)?;
         compress::peek_format(format, stream, n)
             .map(Cow::Owned)
@@ -238,7 +275,22 @@ impl<'a> Archive<'a> {
         limits: &Limits,
         out: &mut Vec<Finding>,
     ) -> Option<Cow<'a, [u8]>> {
-        let compressed = self.compressed(entry).ok()?;
+        let compressed = match self.compressed(entry) {
+            Ok(compressed) => compressed,
+            Err(error @ MemberError::NotHeld) => {
+                out.push(Finding::new(
+                    &LIMIT_EXCEEDED,
+                    location.clone(),
+                    format!(
+                        "member '{}' ({} bytes) was not scanned: {error}; raise [limits] \
+                         max_decompressed_bytes ({}) to hold it",
+                        entry.name, entry.size, limits.max_decompressed_bytes
+                    ),
+                ));
+                return None;
+            }
+            Err(_) => return None,
+        };
         let cut_short = (compressed.len() as u64) < entry.compressed_size;
         let (content, complete) = if entry.method == METHOD_STORED {
             let content = compressed.get(..stored_len(entry, compressed.len()))?;
@@ -273,13 +325,29 @@ impl<'a> Archive<'a> {
     }
 
     fn compressed(&self, entry: &Entry) -> Result<&'a [u8], MemberError> {
+        self.compressed_part(entry, usize::MAX)
+    }
+
+    /// The first up to `len` compressed bytes of the member.
+    fn compressed_part(&self, entry: &Entry, len: usize) -> Result<&'a [u8], MemberError> {
         match entry.access {
             Access::Readable => {}
             Access::Encrypted => return Err(MemberError::Encrypted),
             Access::UnsupportedMethod => return Err(MemberError::UnsupportedMethod(entry.method)),
             Access::NoLocalHeader => return Err(MemberError::NoLocalHeader(entry.header_offset)),
+            Access::NotHeld => return Err(MemberError::NotHeld),
         }
-        member_bytes(self.data, entry).ok_or(MemberError::NoLocalHeader(entry.header_offset))
+        let bytes = member_bytes(self.data, entry)
+            .ok_or(MemberError::NoLocalHeader(entry.header_offset))?;
+        let part = &bytes[..len.min(bytes.len())];
+        let start = entry.data_offset.unwrap_or_default();
+        if self
+            .held
+            .is_some_and(|held| !held.covers(start..start + part.len()))
+        {
+            return Err(MemberError::NotHeld);
+        }
+        Ok(part)
     }
 }
 
@@ -381,9 +449,27 @@ fn describe_flags(bits: u16) -> String {
         .join(", ")
 }
 
+/// How far before the end an end of central directory record can start: its 22 bytes and
+/// a comment of up to 64 KiB.
+const END_RECORD_REACH: usize = 22 + u16::MAX as usize;
+/// The longest data descriptor: signature, CRC-32 and two 8-byte sizes.
+const DESCRIPTOR_MAX_LEN: usize = 24;
+
+/// A part of a [`PartialZip`] that [`Archive::open_partial`] needed and was not kept.
+enum NotHeld {
+    /// The local header of this member.
+    Header(String),
+    /// Bytes between or after members.
+    Span(Range<usize>),
+}
+
 /// State while an archive is being opened.
 struct Opening<'a, 'r, 'o> {
     data: &'a [u8],
+    held: Option<&'a Held>,
+    /// Members whose local header was not kept (a [`PartialZip`]), and byte ranges between
+    /// members that were not searched for hidden ones, for one summary finding.
+    not_held: Vec<NotHeld>,
     location: &'r Location,
     limits: &'r Limits,
     report: &'r mut Reporter<'o>,
@@ -397,12 +483,38 @@ struct Opening<'a, 'r, 'o> {
 impl<'a> Opening<'a, '_, '_> {
     fn run(mut self) -> Option<Archive<'a>> {
         let (data, location) = (self.data, self.location);
-        let located = {
-            let report = &mut *self.report;
-            records::locate_with(data, &mut |rule, at, message| {
-                report.push(Finding::new(rule, location.at(at as u64), message));
-            })
-        };
+        if !self.holds(data.len().saturating_sub(END_RECORD_REACH)..data.len()) {
+            self.report_unreadable_partial("its end was not kept");
+            return None;
+        }
+        let mut notes = Vec::new();
+        let located = records::locate_with(data, &mut |rule, at, message| {
+            notes.push(Finding::new(rule, location.at(at as u64), message));
+        });
+        if self.held.is_some() {
+            let from = located.as_ref().and_then(|found| {
+                let directory = found.central_directory.as_ref()?;
+                Some(directory.start.min(found.eocd_offset))
+            });
+            match from {
+                Some(from) if self.holds(from..data.len()) => {}
+                None if self.holds(0..data.len()) => {}
+                Some(_) => {
+                    self.report_unreadable_partial("its central directory was not kept");
+                    return None;
+                }
+                None => {
+                    self.report_unreadable_partial(
+                        "its central directory was not kept, or it has none (a file this large \
+                         cannot be walked by its local headers from a stream)",
+                    );
+                    return None;
+                }
+            }
+        }
+        for note in notes {
+            self.report.push(note);
+        }
         match &located {
             Some(Located {
                 central_directory: Some(directory),
@@ -456,11 +568,79 @@ impl<'a> Opening<'a, '_, '_> {
             return None;
         }
         self.check_names();
+        self.report_not_held();
         Some(Archive {
             data,
+            held: self.held,
             entries: self.entries,
             located,
         })
+    }
+
+    /// Whether `range` of the data is content (always, unless this is a [`PartialZip`]).
+    fn holds(&self, range: Range<usize>) -> bool {
+        self.held.is_none_or(|held| held.covers(range))
+    }
+
+    fn report_unreadable_partial(&mut self, why: &str) {
+        self.report.push(Finding::new(
+            &LIMIT_EXCEEDED,
+            self.location.clone(),
+            format!(
+                "the zip was read from a stream and is larger than max_decompressed_bytes ({}), so only \
+                 the parts scanners read were kept, but {why}: none of its members were scanned. Raise \
+                 [limits] max_decompressed_bytes to hold it whole",
+                self.limits.max_decompressed_bytes
+            ),
+        ));
+    }
+
+    fn report_not_held(&mut self) {
+        if self.not_held.is_empty() {
+            return;
+        }
+        let headers: Vec<&str> = self
+            .not_held
+            .iter()
+            .filter_map(|part| match part {
+                NotHeld::Header(name) => Some(name.as_str()),
+                NotHeld::Span(_) => None,
+            })
+            .collect();
+        let span_bytes: usize = self
+            .not_held
+            .iter()
+            .map(|part| match part {
+                NotHeld::Span(range) => range.len(),
+                NotHeld::Header(_) => 0,
+            })
+            .sum();
+        let mut parts = Vec::new();
+        if let Some(first) = headers.first() {
+            parts.push(format!(
+                "the local headers of {} members (the first: '{first}'), which therefore could not be \
+                 read",
+                headers.len()
+            ));
+        }
+        if span_bytes > 0 {
+            parts.push(format!(
+                "{span_bytes} bytes between members (data descriptors, room for hidden members), which \
+                 could not be checked"
+            ));
+        }
+        let message = format!(
+            "the zip was read from a stream and is larger than max_decompressed_bytes ({}); of the \
+             parts scanners read, these were not kept: {}. Raise [limits] max_decompressed_bytes to \
+             hold it whole",
+            self.limits.max_decompressed_bytes,
+            parts.join("; ")
+        );
+        self.report.push(Finding::new(
+            &LIMIT_EXCEEDED,
+            self.location.clone(),
+            message,
+        ));
     }
 
     /// Whether another member may be listed; reports the limit once.
@@ -569,9 +749,21 @@ impl<'a> Opening<'a, '_, '_> {
                 format!("central directory entry at offset {}: {problem}", record.at),
             ));
         }
-        let local = usize::try_from(entry.header_offset)
-            .ok()
-            .and_then(|at| records::parse_local(data, at));
+        let header_at = usize::try_from(entry.header_offset).ok();
+        let local = header_at.and_then(|at| records::parse_local(data, at));
+        let header_held = match (header_at, &local) {
+            (_, Some(local)) => self.holds(local.at..local.data_offset),
+            (Some(at), None) => at
+                .checked_add(records::LOCAL_LEN)
+                .is_none_or(|end| end > data.len() || self.holds(at..end)),
+            (None, None) => true,
+        };
+        if !header_held {
+            entry.access = Access::NotHeld;
+            self.not_held.push(NotHeld::Header(entry.name.clone()));
+            self.entries.push(entry);
+            return;
+        }
         let Some(local) = local else {
             self.report.push(Finding::new(
                 &MALFORMED,
@@ -627,6 +819,11 @@ impl<'a> Opening<'a, '_, '_> {
                     record.compressed_size, local.data_offset, entry.available
                 ),
             ));
+        } else if (local.flags | record.flags) & FLAG_DESCRIPTOR != 0
+            && !self.holds(data_end..(data_end + DESCRIPTOR_MAX_LEN).min(data.len()))
+        {
+            self.not_held
+                .push(NotHeld::Span(data_end..data_end + DESCRIPTOR_MAX_LEN));
         } else if (local.flags | record.flags) & FLAG_DESCRIPTOR != 0 {
             let expected = (record.compressed_size, record.size);
             let zip64 = local.zip64 || record.compressed_size >= u64::from(u32::MAX);
@@ -899,7 +1096,11 @@ impl<'a> Opening<'a, '_, '_> {
             cursor = cursor.max(range.end);
         }
         for gap in gaps {
-            self.walk_local_headers(gap, true);
+            if self.holds(gap.clone()) {
+                self.walk_local_headers(gap, true);
+            } else {
+                self.not_held.push(NotHeld::Span(gap));
+            }
         }
     }
 

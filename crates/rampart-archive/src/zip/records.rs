@@ -17,7 +17,7 @@ const ZIP64_END_SIG: &[u8] = b"PK\x06\x06";
 const ZIP64_LOCATOR_SIG: &[u8] = b"PK\x06\x07";
 pub(super) const DESCRIPTOR_SIG: &[u8] = b"PK\x07\x08";
 
-const LOCAL_LEN: usize = 30;
+pub(super) const LOCAL_LEN: usize = 30;
 const CENTRAL_LEN: usize = 46;
 const END_LEN: usize = 22;
 const ZIP64_END_LEN: usize = 56;

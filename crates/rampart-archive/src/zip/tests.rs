@@ -839,6 +839,122 @@ fn picklescan_bypass_files_are_reported_and_still_read() {
     assert!(open(&polyglot).1.is_empty());
 }
 
+/// Reads `data` as a stream: its first `head` bytes already read, at most `budget` more
+/// kept, PyTorch tensor storages passed over.
+fn streamed(data: &[u8], head: usize, budget: u64) -> PartialZip {
+    let (head, mut rest) = data.split_at(head);
+    let is_storage = |name: &[u8]| name.starts_with(b"archive/data/");
+    PartialZip::capture(head, &mut rest, data.len() as u64, budget, &is_storage).unwrap()
+}
+
+/// A checkpoint as `torch.save` writes it: every member's sizes in a signed descriptor,
+/// the pickle first, tensors larger than what a stream keeps.
+fn torch_checkpoint(pickle: &[u8]) -> Vec<u8> {
+    let deferred = |member: Member| Member {
+        descriptor: true,
+        ..member
+    };
+    ZipBuilder {
+        zip64_end: true,
+        ..ZipBuilder::new(vec![
+            deferred(Member::stored("archive/data.pkl", pickle)),
+            deferred(Member::stored("archive/byteorder", b"little")),
+            deferred(Member::stored("archive/data/0", &[0x50; 1_000_000])),
+            // Tensor bytes that look like a descriptor and a header must not end the member.
+            deferred(Member::stored(
+                "archive/data/1",
+                &[
+                    &[0x11; 1000][..],
+                    b"PK\x07\x08\0\0\0\0\0\0\0\0PK\x03\x04",
+                    &[0x22; 1_000_000],
+                ]
+                .concat(),
+            )),
+            deferred(Member::stored("archive/version", b"3\n")),
+        ])
+    }
+    .build()
+}
+
+#[test]
+fn a_streamed_checkpoint_keeps_its_pickle_and_passes_over_its_tensors() {
+    let pickle = b"\x80\x02cposix\nsystem\nq\x00X\x02\x00\x00\x00idq\x01\x85q\x02Rq\x03.";
+    let data = torch_checkpoint(pickle);
+    let (whole, whole_findings) = open(&data);
+    assert!(whole_findings.is_empty(), "{whole_findings:#?}");
+    for head in [0, 20, 200, 64 * 1024] {
+        let partial = streamed(&data, head, 1 << 20);
+        // Headers, the pickle and the tail; a read past the pickle's end (one chunk).
+        assert!(
+            partial.held().len() < 350_000,
+            "kept {} bytes",
+            partial.held().len()
+        );
+        let mut out = Vec::new();
+        let archive = Archive::open_partial(&partial, &location(), &Limits::default(), &mut out)
+            .expect("opens");
+        assert!(out.is_empty(), "head {head}: {out:#?}");
+        assert_eq!(archive.entries(), whole.as_ref().unwrap().entries());
+        let (contents, findings) = read_all(&archive, &Limits::default());
+        let names: Vec<&str> = archive.entries().iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(contents[0].as_deref(), Some(&pickle[..]));
+        assert_eq!(contents[4].as_deref(), Some(&b"3\n"[..]));
+        assert_eq!(
+            (contents[2].as_ref(), contents[3].as_ref()),
+            (None, None),
+            "{names:?}"
+        );
+        // Reading a tensor that was passed over is a limit, never zeros.
+        assert_eq!(ids(&findings), [LIMIT_EXCEEDED.id, LIMIT_EXCEEDED.id]);
+        assert!(
+            findings[0].message.contains("'archive/data/0'"),
+            "{}",
+            findings[0].message
+        );
+        let tensor = entry(&archive, "archive/data/1");
+        assert_eq!(archive.peek(tensor, 16), Err(MemberError::NotHeld));
+    }
+}
+
+#[test]
+fn parts_of_a_streamed_zip_that_were_not_kept_are_reported() {
+    // Budget spent before the first header: nothing but the tail is kept, and the central
+    // directory lies before it.
+    let many: Vec<Member> = (0..1500)
+        .map(|i| {
+            Member::stored(
+                &format!("archive/member-{i:04}-{}", "x".repeat(80)),
+                b"data",
+            )
+        })
+        .collect();
+    let data = ZipBuilder::new(many).build();
+    let partial = streamed(&data, 0, 0);
+    let mut out = Vec::new();
+    assert!(Archive::open_partial(&partial, &location(), &Limits::default(), &mut out).is_none());
+    assert_eq!(ids(&out), [LIMIT_EXCEEDED.id]);
+    assert!(
+        out[0].message.contains("central directory was not kept"),
+        "{}",
+        out[0].message
+    );
+
+    // The directory fits the tail, the headers were not kept: one finding says so.
+    let data = torch_checkpoint(b"\x80\x02N.");
+    let partial = streamed(&data, 0, 0);
+    let mut out = Vec::new();
+    let archive = Archive::open_partial(&partial, &location(), &Limits::default(), &mut out)
+        .expect("the directory was kept");
+    assert_eq!(ids(&out), [LIMIT_EXCEEDED.id], "{out:#?}");
+    assert!(
+        out[0].message.contains("local headers of 4 members"),
+        "{}",
+        out[0].message
+    );
+    let pickle = entry(&archive, "archive/data.pkl");
+    assert_eq!(archive.peek(pickle, 4), Err(MemberError::NotHeld));
+}
+
 #[test]
 fn crc_helper_matches_python() {
     assert_eq!(crc32(b"123456789"), 0xcbf4_3926);
