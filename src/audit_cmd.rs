@@ -316,7 +316,7 @@ fn package_manager(format: SourceFormat) -> &'static str {
         SourceFormat::CondaEnvironment => "conda",
         SourceFormat::DpkgStatus => "dpkg",
         SourceFormat::ApkInstalled => "apk",
-        SourceFormat::RpmDb => "rpm",
+        SourceFormat::RpmDb | SourceFormat::RpmBerkeleyDb | SourceFormat::RpmNdb => "rpm",
     }
 }
 

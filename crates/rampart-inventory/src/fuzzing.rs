@@ -140,6 +140,40 @@ pub fn rpm_header(data: &[u8]) {
     }
 }
 
+/// rpm's BerkeleyDB `Packages` reader on raw bytes, through to packages.
+pub fn rpm_bdb(data: &[u8]) {
+    rpm_database(data, crate::rpm::RpmDbFormat::BerkeleyDb);
+}
+
+/// rpm's NDB `Packages.db` reader on raw bytes, through to packages.
+pub fn rpm_ndb(data: &[u8]) {
+    rpm_database(data, crate::rpm::RpmDbFormat::Ndb);
+}
+
+#[allow(
+    clippy::panic,
+    reason = "a fuzz target reports a broken promise by panicking"
+)]
+fn rpm_database(data: &[u8], format: crate::rpm::RpmDbFormat) {
+    let mut problems = Vec::new();
+    let packages = crate::rpm::parse_rpmdb(
+        data,
+        format,
+        &Location::file("Packages"),
+        None,
+        MAX_ENTRIES,
+        &mut problems,
+    );
+    if packages.len() as u64 > MAX_ENTRIES {
+        panic!("more packages than max_metadata_entries");
+    }
+    // Every package's header came out of the file: a header is at least 8 bytes plus its
+    // index entries, so there cannot be more packages than the file has bytes.
+    if packages.len() > data.len() {
+        panic!("more packages than the file could hold");
+    }
+}
+
 /// An rpm header blob (no magic) holding `strings` as STRING entries and `epoch` as an INT32
 /// EPOCH entry, laid out as rpm lays them out: for tests and fuzzing seeds.
 pub fn rpm_header_blob(strings: &[(u32, &str)], epoch: Option<u32>) -> Vec<u8> {
@@ -214,6 +248,8 @@ mod tests {
         replay("inventory_manifests", manifests);
         replay("inventory_model_headers", model_headers);
         replay("rpm_header", rpm_header);
+        replay("rpm_bdb", rpm_bdb);
+        replay("rpm_ndb", rpm_ndb);
     }
 
     fn seeds(target: &str) -> Vec<Vec<u8>> {
@@ -298,6 +334,42 @@ mod tests {
             #[test]
             fn rpm_header_never_panics(data in proptest::collection::vec(any::<u8>(), 0..256)) {
                 rpm_header(&data);
+            }
+
+            #[test]
+            fn rpm_bdb_survives_mutated_seeds(
+                seed in 0usize..64,
+                edits in proptest::collection::vec((any::<usize>(), any::<u8>(), any::<u8>()), 1..8),
+            ) {
+                let seeds = seeds("rpm_bdb");
+                rpm_bdb(&mutate(&seeds[seed % seeds.len()], &edits));
+            }
+
+            /// A valid metadata page followed by arbitrary pages reaches the page walk.
+            #[test]
+            fn rpm_bdb_survives_arbitrary_pages(pages in proptest::collection::vec(any::<u8>(), 0..4096)) {
+                let metadata = &include_bytes!("../tests/fixtures/rpm/Packages-le")[..512];
+                rpm_bdb(&[metadata, &pages].concat());
+            }
+
+            #[test]
+            fn rpm_ndb_survives_mutated_seeds(
+                seed in 0usize..64,
+                edits in proptest::collection::vec((any::<usize>(), any::<u8>(), any::<u8>()), 1..8),
+            ) {
+                let seeds = seeds("rpm_ndb");
+                rpm_ndb(&mutate(&seeds[seed % seeds.len()], &edits));
+            }
+
+            /// A valid header and arbitrary slots and blobs after it.
+            #[test]
+            fn rpm_ndb_survives_arbitrary_slots(rest in proptest::collection::vec(any::<u8>(), 0..8192)) {
+                rpm_ndb(&[&include_bytes!("../tests/fixtures/rpm/Packages.db")[..32], &rest].concat());
+            }
+
+            #[test]
+            fn rpm_bdb_never_panics(data in proptest::collection::vec(any::<u8>(), 0..2048)) {
+                rpm_bdb(&data);
             }
 
             #[test]

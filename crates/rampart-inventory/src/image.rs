@@ -1,5 +1,5 @@
 //! The inventory of a container image, read from its layers without unpacking them: OS
-//! packages (dpkg, apk, rpm's SQLite database), Python distributions in every
+//! packages (dpkg, apk, rpm's SQLite, BerkeleyDB and NDB databases), Python distributions in every
 //! `site-packages`/`dist-packages`, models and datasets, with the image itself as the root component. What counts is the
 //! final filesystem (files later layers deleted are not installed); the walk reads one
 //! layer at a time and keeps only the small database files it needs.
@@ -21,7 +21,7 @@ use crate::ml::{FileRole, classify};
 use crate::names::purl;
 use crate::os::{parse_apk, parse_dpkg, parse_os_release};
 use crate::problem::{Problem, ProblemKind};
-use crate::rpm::parse_rpmdb;
+use crate::rpm::{RpmDbFormat, parse_rpmdb};
 
 const OS_RELEASE: &[&str] = &["etc/os-release", "usr/lib/os-release"];
 const DPKG_STATUS: &str = "var/lib/dpkg/status";
@@ -32,11 +32,11 @@ const RPM_SQLITE: &[&str] = &[
     "var/lib/rpm/rpmdb.sqlite",
     "usr/lib/sysimage/rpm/rpmdb.sqlite",
 ];
-/// Older rpm databases (BerkeleyDB `Packages`, NDB `Packages.db`), not read.
-const RPM_LEGACY_DATABASES: &[&str] = &[
-    "var/lib/rpm/Packages",
+/// Where rpm before 4.16 keeps its BerkeleyDB database.
+const RPM_BERKELEY_DB: &[&str] = &["var/lib/rpm/Packages", "usr/lib/sysimage/rpm/Packages"];
+/// Where rpm keeps an NDB database (openSUSE/SLES 15 before SQLite).
+const RPM_NDB: &[&str] = &[
     "var/lib/rpm/Packages.db",
-    "usr/lib/sysimage/rpm/Packages",
     "usr/lib/sysimage/rpm/Packages.db",
 ];
 /// Directories whose data files belong to installed software (test data of libraries,
@@ -57,9 +57,8 @@ struct Found {
     os_release: Vec<Kept>,
     dpkg: Vec<Kept>,
     apk: Vec<Kept>,
-    /// `rpmdb.sqlite` files, whole (bounded by `max_header_bytes`).
-    rpm: Vec<(Location, Vec<u8>)>,
-    rpm_legacy: Vec<Location>,
+    /// rpm databases, whole (bounded by `max_header_bytes`).
+    rpm: Vec<(Location, RpmDbFormat, Vec<u8>)>,
     /// Site-packages directory → (dist-info name, METADATA text, location).
     python: BTreeMap<String, Vec<(String, String, Location)>>,
     models: Vec<Model>,
@@ -139,26 +138,22 @@ impl Inventory {
                 format,
             );
         }
-        for (location, bytes) in &found.rpm {
+        for (location, format, bytes) in &found.rpm {
             let mut parsed = Parsed::default();
-            parsed.packages =
-                parse_rpmdb(bytes, location, distro.as_ref(), max, &mut parsed.problems);
+            parsed.packages = parse_rpmdb(
+                bytes,
+                *format,
+                location,
+                distro.as_ref(),
+                max,
+                &mut parsed.problems,
+            );
             append_source(
                 &mut inventory,
                 &mut parsed,
                 &location.container_path(),
-                SourceFormat::RpmDb,
+                format.source_format(),
             );
-        }
-        for location in found.rpm_legacy {
-            inventory.problems.push(Problem::new(
-                ProblemKind::Unsupported,
-                location,
-                "rpm database present but not read: rampart reads rpm's SQLite database \
-                 (rpmdb.sqlite, rpm 4.16 and later), not BerkeleyDB or NDB ones, so this image's \
-                 RPM packages are missing from the inventory and were not audited"
-                    .to_owned(),
-            ));
         }
         for (site, metadata) in &found.python {
             let mut parsed = read_metadata_texts(metadata);
@@ -185,9 +180,10 @@ impl Found {
         } else if path == APK_INSTALLED {
             let kept = self.keep_text(entry, options);
             self.apk.extend(kept);
-        } else if RPM_SQLITE.contains(&path) {
+        } else if let Some(format) = rpm_database_format(path) {
             if self.within_bounds(entry, options) {
-                self.rpm.push((entry.location.clone(), entry.data.to_vec()));
+                self.rpm
+                    .push((entry.location.clone(), format, entry.data.to_vec()));
             }
         } else if entry.size > 0
             && path
@@ -205,8 +201,6 @@ impl Found {
                      the inventory or listed wrongly"
                 ),
             ));
-        } else if RPM_LEGACY_DATABASES.contains(&path) {
-            self.rpm_legacy.push(entry.location.clone());
         } else if let Some((site, dist_info)) = dist_info_metadata(path) {
             let Some(kept) = self.keep_text(entry, options) else {
                 return;
@@ -309,6 +303,18 @@ impl Found {
                 properties: Vec::new(),
             });
         }
+    }
+}
+
+fn rpm_database_format(path: &str) -> Option<RpmDbFormat> {
+    if RPM_SQLITE.contains(&path) {
+        Some(RpmDbFormat::Sqlite)
+    } else if RPM_BERKELEY_DB.contains(&path) {
+        Some(RpmDbFormat::BerkeleyDb)
+    } else if RPM_NDB.contains(&path) {
+        Some(RpmDbFormat::Ndb)
+    } else {
+        None
     }
 }
 

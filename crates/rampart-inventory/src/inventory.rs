@@ -167,6 +167,10 @@ pub enum SourceFormat {
     ApkInstalled,
     /// rpm's `rpmdb.sqlite` (`var/lib/rpm/` or `usr/lib/sysimage/rpm/`).
     RpmDb,
+    /// rpm's BerkeleyDB `Packages` (rpm before 4.16: CentOS/RHEL 7–8, Amazon Linux 2).
+    RpmBerkeleyDb,
+    /// rpm's NDB `Packages.db` (openSUSE/SLES 15 before SQLite).
+    RpmNdb,
 }
 
 impl SourceFormat {
@@ -178,6 +182,8 @@ impl SourceFormat {
                 | SourceFormat::DpkgStatus
                 | SourceFormat::ApkInstalled
                 | SourceFormat::RpmDb
+                | SourceFormat::RpmBerkeleyDb
+                | SourceFormat::RpmNdb
                 | SourceFormat::PoetryLock
                 | SourceFormat::PipfileLock
                 | SourceFormat::UvLock
@@ -199,6 +205,8 @@ impl SourceFormat {
             SourceFormat::DpkgStatus => "dpkg-status",
             SourceFormat::ApkInstalled => "apk-installed",
             SourceFormat::RpmDb => "rpmdb-sqlite",
+            SourceFormat::RpmBerkeleyDb => "rpmdb-bdb",
+            SourceFormat::RpmNdb => "rpmdb-ndb",
         }
     }
 }

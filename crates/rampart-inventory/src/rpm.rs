@@ -1,11 +1,17 @@
-//! The rpm database of rpm ≥ 4.16 (`rpmdb.sqlite`): a table `Packages(hnum, blob)` whose
-//! blobs are rpm headers without their 8-byte magic. A header is `il` (big-endian u32, the
-//! number of index entries), `dl` (big-endian u32, the size of the data store), `il` index
-//! entries of 16 bytes (tag, type, offset into the store, count) and the `dl`-byte store.
-//! Only the tags an inventory needs are read; every count and offset is checked against the
-//! blob before it is used. The database is opened read-only from a private temporary copy, so
-//! the image is never touched and SQLite never writes beside it.
+//! rpm's package database: `rpmdb.sqlite` (rpm ≥ 4.16), a table `Packages(hnum, blob)`,
+//! the BerkeleyDB `Packages` of older rpm ([`bdb`]) or the NDB `Packages.db` ([`ndb`]); all
+//! hold one rpm header per installed package, without its 8-byte magic, read here by one
+//! path from blob to package. A header is `il` (big-endian u32, the number of index entries),
+//! `dl` (big-endian u32, the size of the data store), `il` index entries of 16 bytes (tag,
+//! type, offset into the store, count) and the `dl`-byte store. Only the tags an inventory
+//! needs are read; every count and offset is checked against the blob before it is used. The
+//! SQLite database is opened read-only from a private temporary copy, so the image is never
+//! touched and SQLite never writes beside it.
 
+mod bdb;
+mod ndb;
+
+use std::borrow::Cow;
 use std::io::Write;
 
 use rampart_core::Location;
@@ -234,30 +240,75 @@ fn read_int32(entry: &Entry, number: usize, store: &[u8]) -> Result<u32, HeaderE
     })
 }
 
-/// The installed packages of an `rpmdb.sqlite` file's bytes. A database SQLite cannot read
-/// is one problem naming the file; a header that cannot be read is one problem naming its
-/// row, and the other rows are still read.
+/// A package's instance number (`hnum`, the BerkeleyDB key) and its header blob.
+type Row<'a> = (i64, Cow<'a, [u8]>);
+
+/// The on-disk formats of rpm's package database this module reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RpmDbFormat {
+    /// `rpmdb.sqlite`.
+    Sqlite,
+    /// BerkeleyDB hash `Packages`.
+    BerkeleyDb,
+    /// NDB `Packages.db`.
+    Ndb,
+}
+
+impl RpmDbFormat {
+    pub(crate) fn source_format(self) -> SourceFormat {
+        match self {
+            RpmDbFormat::Sqlite => SourceFormat::RpmDb,
+            RpmDbFormat::BerkeleyDb => SourceFormat::RpmBerkeleyDb,
+            RpmDbFormat::Ndb => SourceFormat::RpmNdb,
+        }
+    }
+}
+
+/// The installed packages of an rpm database file's bytes. A database that cannot be read is
+/// one problem naming the file (and the offset of the damage where the format has one); the
+/// packages read before the damage are kept. A header that cannot be read is one problem
+/// naming its package instance, and the others are still read.
 pub(crate) fn parse_rpmdb(
     bytes: &[u8],
+    format: RpmDbFormat,
     location: &Location,
     distro: Option<&Distro>,
     max_entries: u64,
     problems: &mut Vec<Problem>,
 ) -> Vec<Package> {
-    let rows = match read_rows(bytes, max_entries) {
-        Ok(rows) => rows,
-        Err(error) => {
-            problems.push(Problem::new(
-                ProblemKind::Malformed,
-                location.clone(),
-                format!(
-                    "the rpm database could not be read ({error}); this image's RPM packages are \
-                     missing from the inventory and were not audited"
-                ),
-            ));
-            return Vec::new();
+    let max_rows = usize::try_from(max_entries).unwrap_or(usize::MAX);
+    let (rows, damage) = match format {
+        RpmDbFormat::Sqlite => match read_rows(bytes, max_entries) {
+            Ok(rows) => (rows, None),
+            Err(error) => (Vec::new(), Some((location.clone(), error))),
+        },
+        RpmDbFormat::BerkeleyDb => {
+            let (rows, damage) = bdb::read_packages(bytes, max_rows);
+            (
+                rows,
+                damage.map(|error| (location.at(error.offset), error.to_string())),
+            )
+        }
+        RpmDbFormat::Ndb => {
+            let (rows, damage) = ndb::read_packages(bytes, max_rows);
+            (
+                rows,
+                damage.map(|error| (location.at(error.offset), error.to_string())),
+            )
         }
     };
+    if let Some((at, error)) = damage {
+        let consequence = if rows.is_empty() {
+            "this image's RPM packages are missing from the inventory and were not audited"
+        } else {
+            "the packages after the damage are missing from the inventory and were not audited"
+        };
+        problems.push(Problem::new(
+            ProblemKind::Malformed,
+            at,
+            format!("the rpm database could not be read ({error}); {consequence}"),
+        ));
+    }
     if rows.len() as u64 > max_entries {
         problems.push(Problem::new(
             ProblemKind::LimitExceeded,
@@ -291,13 +342,18 @@ pub(crate) fn parse_rpmdb(
         if header.name == "gpg-pubkey" {
             continue;
         }
-        packages.push(package_of(&header, distro, here));
+        packages.push(package_of(&header, format.source_format(), distro, here));
     }
     packages
 }
 
-fn package_of(header: &RpmHeader, distro: &Distro, location: Location) -> Package {
-    let mut package = Package::named(&header.name, SourceFormat::RpmDb, location);
+fn package_of(
+    header: &RpmHeader,
+    source: SourceFormat,
+    distro: &Distro,
+    location: Location,
+) -> Package {
+    let mut package = Package::named(&header.name, source, location);
     // rpm names are case-sensitive; PEP 503 normalisation would merge `-`/`.`/`_`.
     package.normalized_name = header.name.clone();
     package.ecosystem = Ecosystem::Rpm;
@@ -325,7 +381,7 @@ fn package_of(header: &RpmHeader, distro: &Distro, location: Location) -> Packag
 }
 
 /// `(hnum, blob)` rows, at most `max_entries + 1` (one more says the limit was hit).
-fn read_rows(bytes: &[u8], max_entries: u64) -> Result<Vec<(i64, Vec<u8>)>, String> {
+fn read_rows(bytes: &[u8], max_entries: u64) -> Result<Vec<Row<'static>>, String> {
     let mut copy = tempfile::NamedTempFile::new().map_err(|e| format!("temporary copy: {e}"))?;
     // rpm keeps its database in WAL mode, which a read-only connection can only open with
     // shared-memory files beside it; the header's format bytes (18 and 19) set to 1 (rollback
@@ -351,7 +407,7 @@ fn read_rows(bytes: &[u8], max_entries: u64) -> Result<Vec<(i64, Vec<u8>)>, Stri
         .prepare("SELECT hnum, blob FROM Packages ORDER BY hnum LIMIT ?1")
         .map_err(|e| e.to_string())?;
     let rows = statement
-        .query_map([limit], |row| Ok((row.get(0)?, row.get(1)?)))
+        .query_map([limit], |row| Ok((row.get(0)?, Cow::Owned(row.get(1)?))))
         .map_err(|e| e.to_string())?;
     rows.collect::<Result<Vec<_>, _>>()
         .map_err(|e| e.to_string())
@@ -473,7 +529,14 @@ mod tests {
         };
         let mut problems = Vec::new();
         let location = Location::file("rpmdb.sqlite");
-        let packages = parse_rpmdb(&db, &location, Some(&rocky), 100, &mut problems);
+        let packages = parse_rpmdb(
+            &db,
+            RpmDbFormat::Sqlite,
+            &location,
+            Some(&rocky),
+            100,
+            &mut problems,
+        );
         assert_eq!(packages.len(), 1, "{packages:?}");
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert!(problems[0].message.contains("row 3"), "{problems:?}");
@@ -487,7 +550,9 @@ mod tests {
         assert_eq!(os.advisory_ecosystem.as_deref(), Some("Rocky Linux:9"));
 
         let mut problems = Vec::new();
-        assert!(parse_rpmdb(&db, &location, None, 1, &mut problems).len() <= 1);
+        assert!(
+            parse_rpmdb(&db, RpmDbFormat::Sqlite, &location, None, 1, &mut problems).len() <= 1
+        );
         assert_eq!(problems[0].kind, ProblemKind::LimitExceeded);
     }
 
@@ -497,6 +562,7 @@ mod tests {
             let mut problems = Vec::new();
             let packages = parse_rpmdb(
                 bytes,
+                RpmDbFormat::Sqlite,
                 &Location::file("rpmdb.sqlite"),
                 None,
                 10,
@@ -507,5 +573,88 @@ mod tests {
             assert_eq!(problems[0].kind, ProblemKind::Malformed);
             assert!(problems[0].message.contains("rpm database"), "{problems:?}");
         }
+    }
+
+    /// What an inventory says of a package, without where it was read.
+    fn listed(packages: &[Package]) -> Vec<(String, Option<String>, Option<String>, String)> {
+        packages
+            .iter()
+            .map(|p| {
+                let os = p.os.as_ref().expect("os facts");
+                (
+                    p.name.clone(),
+                    p.version.clone(),
+                    os.arch.clone(),
+                    format!("{:?}", (&os.source_name, &os.source_version, &os.distro)),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn berkeley_db_and_ndb_list_what_the_sqlite_database_of_the_same_headers_lists() {
+        let headers: Vec<Vec<u8>> = ["rampart-alpha.header", "rampart-beta.header", "tiny.header"]
+            .iter()
+            .map(|name| {
+                let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("tests/fixtures/rpm")
+                    .join(name);
+                std::fs::read(path).expect("fixture")
+            })
+            .collect();
+        let distro = Distro {
+            id: "centos".to_owned(),
+            version_id: Some("8".to_owned()),
+            ..Distro::default()
+        };
+        let read = |bytes: &[u8], format| {
+            let mut problems = Vec::new();
+            let location = Location::file("Packages");
+            let packages = parse_rpmdb(bytes, format, &location, Some(&distro), 100, &mut problems);
+            assert!(problems.is_empty(), "{problems:?}");
+            packages
+        };
+        let sqlite = read(&rpmdb_sqlite(&headers, false), RpmDbFormat::Sqlite);
+        assert_eq!(sqlite.len(), 3);
+        assert_eq!(sqlite[1].version.as_deref(), Some("2:1.2.4-5.el8"));
+        for (fixture, format) in [
+            ("Packages-le", RpmDbFormat::BerkeleyDb),
+            ("Packages-be", RpmDbFormat::BerkeleyDb),
+            ("Packages.db", RpmDbFormat::Ndb),
+        ] {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/rpm")
+                .join(fixture);
+            let packages = read(&std::fs::read(path).expect("fixture"), format);
+            assert_eq!(listed(&packages), listed(&sqlite), "{fixture}");
+            assert!(packages.iter().all(|p| p.origin == format.source_format()));
+        }
+    }
+
+    #[test]
+    fn a_damaged_berkeley_db_is_one_problem_at_its_offset_keeping_what_was_read() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rpm/Packages-le");
+        let mut bytes = std::fs::read(path).expect("fixture");
+        // Page 2 (the second bucket) says it holds an odd number of items.
+        bytes[2 * 512 + 20] = 5;
+        let mut problems = Vec::new();
+        let location = Location::file("Packages");
+        let packages = parse_rpmdb(
+            &bytes,
+            RpmDbFormat::BerkeleyDb,
+            &location,
+            None,
+            100,
+            &mut problems,
+        );
+        assert!(!packages.is_empty(), "page 1's packages are kept");
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].kind, ProblemKind::Malformed);
+        assert_eq!(problems[0].location.offset, Some(2 * 512 + 20));
+        assert!(
+            problems[0].message.contains("after the damage"),
+            "{problems:?}"
+        );
     }
 }

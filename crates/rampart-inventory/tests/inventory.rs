@@ -901,4 +901,60 @@ mod image {
         let numpy = read.packages.iter().find(|p| p.name == "numpy").unwrap();
         assert!(numpy.os.is_none());
     }
+
+    /// A CentOS 8 image: rpm's BerkeleyDB `Packages` is read; a damaged NDB `Packages.db`
+    /// is one finding.
+    #[test]
+    fn reads_rpm_berkeley_db_and_reports_a_damaged_ndb() {
+        let packages_le = include_bytes!("fixtures/rpm/Packages-le");
+        let os_release = b"NAME=\"CentOS Linux\"\nVERSION_ID=\"8\"\nID=\"centos\"\n";
+        let spec = Spec::new(vec![tar(&[
+            Item::File("etc/os-release", os_release),
+            Item::File("var/lib/rpm/Packages", packages_le),
+            Item::File("usr/lib/sysimage/rpm/Packages.db", b"RpmP"),
+        ])]);
+        let image =
+            Image::from_archive_bytes(docker_save(&spec), "centos.tar", None, &Limits::default())
+                .unwrap();
+        let mut findings = Vec::new();
+        let inventory = Inventory::collect_image(&image, &Options::default(), &mut findings);
+        assert!(findings.is_empty(), "{findings:#?}");
+        let versions: Vec<(&str, &str)> = inventory
+            .packages
+            .iter()
+            .map(|p| (p.name.as_str(), p.version.as_deref().unwrap_or_default()))
+            .collect();
+        assert_eq!(
+            versions,
+            [
+                ("rampart-alpha", "1.2.3-5.el8"),
+                ("rampart-beta", "2:1.2.4-5.el8"),
+                ("tiny", "0.1-1"),
+            ]
+        );
+        assert_eq!(inventory.problems.len(), 1, "{:#?}", inventory.problems);
+        assert_eq!(inventory.problems[0].kind, ProblemKind::Malformed);
+        assert!(inventory.problems[0].message.contains("NDB header"));
+        assert_eq!(
+            inventory.problems[0]
+                .location
+                .members
+                .last()
+                .map(String::as_str),
+            Some("usr/lib/sysimage/rpm/Packages.db")
+        );
+        let document = render(&inventory, SbomFormat::CycloneDx);
+        let purls: Vec<&str> = document["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| c["purl"].as_str())
+            .collect();
+        assert!(
+            purls
+                .iter()
+                .any(|purl| purl.starts_with("pkg:rpm/centos/rampart-beta@")),
+            "{purls:#?}"
+        );
+    }
 }

@@ -82,7 +82,9 @@ pub(crate) fn parse(
         | SourceFormat::CycloneDx
         | SourceFormat::DpkgStatus
         | SourceFormat::ApkInstalled
-        | SourceFormat::RpmDb => Parsed::default(),
+        | SourceFormat::RpmDb
+        | SourceFormat::RpmBerkeleyDb
+        | SourceFormat::RpmNdb => Parsed::default(),
     }
 }
 
