@@ -116,6 +116,7 @@ impl PartialZip {
             stream: Stream {
                 rest,
                 given_back: Vec::new(),
+                given_back_at: 0,
                 ended: false,
             },
             budget,
@@ -163,16 +164,20 @@ struct Capture<'r> {
 /// reads past the end of the data it searches.
 struct Stream<'r> {
     rest: &'r mut dyn Read,
+    /// Bytes given back, to be read again from `given_back_at` on (a cursor, so that many
+    /// small reads of a large give-back do not shift it each time).
     given_back: Vec<u8>,
+    given_back_at: usize,
     ended: bool,
 }
 
 impl Stream<'_> {
     fn read(&mut self, buf: &mut [u8]) -> usize {
-        if !self.given_back.is_empty() {
-            let n = buf.len().min(self.given_back.len());
-            buf[..n].copy_from_slice(&self.given_back[..n]);
-            self.given_back.drain(..n);
+        let pending = &self.given_back[self.given_back_at..];
+        if !pending.is_empty() {
+            let n = buf.len().min(pending.len());
+            buf[..n].copy_from_slice(&pending[..n]);
+            self.given_back_at += n;
             return n;
         }
         while !buf.is_empty() && !self.ended {
@@ -201,12 +206,13 @@ impl Stream<'_> {
 
     fn give_back(&mut self, bytes: &[u8]) {
         let mut back = bytes.to_vec();
-        back.append(&mut self.given_back);
+        back.extend_from_slice(&self.given_back[self.given_back_at..]);
         self.given_back = back;
+        self.given_back_at = 0;
     }
 
     fn ended(&self) -> bool {
-        self.ended && self.given_back.is_empty()
+        self.ended && self.given_back_at == self.given_back.len()
     }
 }
 
@@ -294,6 +300,9 @@ impl Capture<'_> {
         // Candidates before `checked` were rejected.
         let mut checked = data_start;
         let mut window = Vec::new();
+        // Read-ahead grows from small, so that a member of a few bytes does not read (and
+        // give back) a megabyte.
+        let mut read_ahead_len = HOLD_CHUNK;
         loop {
             // Near the tail everything is kept anyway.
             let near_tail = self.read_to + NEEDED >= self.tail_start;
@@ -322,7 +331,10 @@ impl Capture<'_> {
             let read_ahead = !holding && !near_tail;
             if read_ahead {
                 let before = window.len();
-                window.resize(before + SKIP_CHUNK.min(self.tail_start - self.read_to), 0);
+                window.resize(
+                    before + read_ahead_len.min(self.tail_start - self.read_to),
+                    0,
+                );
                 let got = self.stream.read_full(&mut window[before..]);
                 window.truncate(before + got);
                 self.read_to += got;
@@ -356,6 +368,7 @@ impl Capture<'_> {
                 self.read_to = checked + judged;
             }
             checked += judged;
+            read_ahead_len = (read_ahead_len * 2).min(SKIP_CHUNK);
         }
     }
 

@@ -917,6 +917,33 @@ fn a_streamed_checkpoint_keeps_its_pickle_and_passes_over_its_tensors() {
 }
 
 #[test]
+fn a_streamed_checkpoint_with_many_small_tensors_keeps_every_header() {
+    let tensor = [7u8; 900];
+    let mut members = vec![Member {
+        descriptor: true,
+        ..Member::stored("archive/data.pkl", b"\x80\x02}q\x00.")
+    }];
+    members.extend((0..3000).map(|i| Member {
+        descriptor: true,
+        ..Member::stored(&format!("archive/data/{i}"), &tensor)
+    }));
+    let data = ZipBuilder::new(members).build();
+    let partial = streamed(&data, 100, 1 << 20);
+    // Every header and descriptor is kept, no tensor byte beyond what read-ahead touched.
+    assert!(
+        partial.held().len() < (data.len() / 2) as u64,
+        "kept {}",
+        partial.held().len()
+    );
+    let mut out = Vec::new();
+    let archive =
+        Archive::open_partial(&partial, &location(), &Limits::default(), &mut out).expect("opens");
+    assert!(out.is_empty(), "{out:#?}");
+    assert_eq!(archive.entries().len(), 3001);
+    assert!(archive.entries().iter().all(Entry::is_readable));
+}
+
+#[test]
 fn parts_of_a_streamed_zip_that_were_not_kept_are_reported() {
     // Budget spent before the first header: nothing but the tail is kept, and the central
     // directory lies before it.
