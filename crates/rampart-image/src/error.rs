@@ -19,6 +19,9 @@ pub enum ImageError {
     Missing { what: String },
     #[error("{what} is malformed: {reason}")]
     Malformed { what: String, reason: String },
+    /// A compressed image archive that could not be decompressed within the limits.
+    #[error("{what} could not be decompressed: {reason}")]
+    Undecompressed { what: String, reason: String },
     #[error("blob {blob} does not match its descriptor: expected {expected}, found {actual}")]
     DigestMismatch {
         blob: String,

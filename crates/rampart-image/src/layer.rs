@@ -127,8 +127,9 @@ impl<R: BufRead> Read for ZstdFrames<R> {
     }
 }
 
-/// The tar inside `blob`: the blob itself when uncompressed, else its decompressed content.
-/// `total` is what all layers may still produce and is spent here. A corrupt or truncated
+/// The tar inside `blob` (a gzip- or zstd-wrapped image archive): the blob itself when
+/// uncompressed, else its decompressed content, held in memory. `total` is what all
+/// decompression may still produce and is spent here. A corrupt or truncated
 /// stream is reported and yields what came out before the damage (a runtime that streams
 /// the layer would have extracted that much); `None` when a limit was hit or nothing came
 /// out.
@@ -168,7 +169,7 @@ pub fn decompress<'b>(
                 &LIMIT_EXCEEDED,
                 location.clone(),
                 format!(
-                    "the {name} layer expands to more than {cap} bytes, the limit set by {which}; it was \
+                    "the {name} stream expands to more than {cap} bytes, the limit set by {which}; it was \
                      not read"
                 ),
             ));

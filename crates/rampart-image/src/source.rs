@@ -164,14 +164,28 @@ impl Source {
             Compression::None => bytes,
             Compression::Gzip | Compression::Zstd => {
                 let mut total = limits.max_total_decompressed_bytes;
+                let reported = out.len();
                 let decoded = layer::decompress(&bytes, &location, limits, &mut total, out);
                 match decoded {
                     Some(decoded) => Bytes::Owned(decoded.into_owned()),
                     None => {
-                        return Err(ImageError::Malformed {
+                        let why: Vec<&str> = out[reported..]
+                            .iter()
+                            .map(|finding| finding.message.as_str())
+                            .collect();
+                        return Err(ImageError::Undecompressed {
                             what: display.to_owned(),
-                            reason: "its compressed stream could not be read (see findings)"
-                                .to_owned(),
+                            reason: format!(
+                                "{}. A compressed image archive is decompressed into memory: \
+                                 decompress it first (`gunzip -k` or `zstd -d`; an uncompressed \
+                                 archive is read in place whatever its size, and its compressed \
+                                 layers are streamed) or raise [limits] max_decompressed_bytes",
+                                if why.is_empty() {
+                                    "its compressed stream holds nothing".to_owned()
+                                } else {
+                                    why.join("; ")
+                                }
+                            ),
                         });
                     }
                 }

@@ -497,6 +497,30 @@ fn not_an_image_is_an_error() {
 }
 
 #[test]
+fn a_compressed_archive_over_the_limit_says_how_to_read_it() {
+    let spec = Spec {
+        gzip: false,
+        ..Spec::new(vec![tar(&[Item::File("app/data.bin", &[1u8; 50_000])])])
+    };
+    let wrapped = gzip(&archive(&oci_layout(&spec)));
+    let limits = Limits {
+        max_decompressed_bytes: 10_000,
+        ..Limits::default()
+    };
+    let error = Image::from_archive_bytes(wrapped.clone(), "image.tar.gz", None, &limits)
+        .err()
+        .expect("over the limit");
+    assert!(
+        matches!(error, ImageError::Undecompressed { .. }),
+        "{error}"
+    );
+    let message = error.to_string();
+    assert!(message.contains("max_decompressed_bytes"), "{message}");
+    assert!(message.contains("gunzip -k"), "{message}");
+    assert!(Image::from_archive_bytes(wrapped, "image.tar.gz", None, &Limits::default()).is_ok());
+}
+
+#[test]
 fn layer_limits_are_reported() {
     let layer = tar(&[Item::File("zeros", &[0u8; 100_000])]);
     let image = open_bytes(archive(&oci_layout(&Spec::new(vec![layer]))), None).expect("opens");
