@@ -167,7 +167,6 @@ fn not_scanned(entry: &LayerEntry<'_>, bound: u64) -> ScanOutput {
 
 #[cfg(test)]
 mod tests {
-    use rampart_core::Limits;
     use rampart_image::test_support::{Item, Spec, archive, oci_layout, tar, torch_zip};
 
     use super::*;
@@ -178,17 +177,29 @@ mod tests {
         b"\x80\x02cposix\nsystem\nq\x00X\x02\x00\x00\x00idq\x01\x85q\x02Rq\x03.";
 
     fn scan(layers: Vec<Vec<u8>>) -> Vec<ScanOutput> {
+        scan_with(&Config::default(), layers)
+    }
+
+    /// Scans an OCI archive of gzip `layers` with `config`.
+    fn scan_with(config: &Config, layers: Vec<Vec<u8>>) -> Vec<ScanOutput> {
         let spec = Spec::new(layers);
         let image = Image::from_archive_bytes(
             archive(&oci_layout(&spec)),
             "image.tar",
             None,
-            &Limits::default(),
+            &config.limits,
         )
         .expect("opens");
-        let scanner =
-            Scanner::new(&Config::default(), std::path::Path::new("(defaults)")).expect("scanner");
+        let scanner = Scanner::new(config, std::path::Path::new("(test)")).expect("scanner");
         scanner.scan_image(&image, &|| {})
+    }
+
+    /// The output of the layer file whose path ends with `name`.
+    fn output<'o>(outputs: &'o [ScanOutput], name: &str) -> &'o ScanOutput {
+        outputs
+            .iter()
+            .find(|o| o.verdict.path.ends_with(name))
+            .unwrap_or_else(|| panic!("{name} listed"))
     }
 
     #[test]
@@ -288,26 +299,15 @@ mod tests {
                 gguf.extend_from_slice(&8u32.to_le_bytes());
             }
         }
-        let spec = Spec::new(vec![tar(&[
-            Item::File("models/good.safetensors", &good),
-            Item::File("models/short.safetensors", &short),
-            Item::File("models/chat.gguf", &gguf),
-        ])]);
-        let image = Image::from_archive_bytes(
-            archive(&oci_layout(&spec)),
-            "image.tar",
-            None,
-            &config.limits,
-        )
-        .expect("opens");
-        let scanner = Scanner::new(&config, std::path::Path::new("(test)")).expect("scanner");
-        let outputs = scanner.scan_image(&image, &|| {});
-        let of = |name: &str| {
-            outputs
-                .iter()
-                .find(|o| o.verdict.path.ends_with(name))
-                .unwrap_or_else(|| panic!("{name} listed"))
-        };
+        let outputs = scan_with(
+            &config,
+            vec![tar(&[
+                Item::File("models/good.safetensors", &good),
+                Item::File("models/short.safetensors", &short),
+                Item::File("models/chat.gguf", &gguf),
+            ])],
+        );
+        let of = |name: &str| output(&outputs, name);
         let good = of("!/models/good.safetensors");
         assert_eq!(good.verdict.format, "safetensors");
         assert!(good.findings.is_empty(), "{:#?}", good.findings);
@@ -342,26 +342,15 @@ mod tests {
         big_pickle.resize(big_pickle.len() + 0x40000, b'a');
         big_pickle.extend(b"q\x00.");
         let too_big = checkpoint(&big_pickle);
-        let spec = Spec::new(vec![tar(&[
-            Item::File("models/clean.pt", &clean),
-            Item::File("models/evil.pt", &evil),
-            Item::File("models/too_big.pt", &too_big),
-        ])]);
-        let image = Image::from_archive_bytes(
-            archive(&oci_layout(&spec)),
-            "image.tar",
-            None,
-            &config.limits,
-        )
-        .expect("opens");
-        let scanner = Scanner::new(&config, std::path::Path::new("(test)")).expect("scanner");
-        let outputs = scanner.scan_image(&image, &|| {});
-        let of = |name: &str| {
-            outputs
-                .iter()
-                .find(|o| o.verdict.path.ends_with(name))
-                .unwrap_or_else(|| panic!("{name} listed"))
-        };
+        let outputs = scan_with(
+            &config,
+            vec![tar(&[
+                Item::File("models/clean.pt", &clean),
+                Item::File("models/evil.pt", &evil),
+                Item::File("models/too_big.pt", &too_big),
+            ])],
+        );
+        let of = |name: &str| output(&outputs, name);
         let clean = of("!/models/clean.pt");
         assert_eq!(clean.verdict.format, "pytorch-zip");
         assert!(clean.findings.is_empty(), "{:#?}", clean.findings);
@@ -403,23 +392,14 @@ mod tests {
     fn a_file_too_large_to_hold_is_reported_against_itself() {
         let mut config = Config::default();
         config.limits.max_decompressed_bytes = 1000;
-        let spec = Spec::new(vec![tar(&[
-            Item::File("app/model.pkl", MALICIOUS_PICKLE),
-            Item::File("app/big.bin", &[7u8; 5000]),
-        ])]);
-        let image = Image::from_archive_bytes(
-            archive(&oci_layout(&spec)),
-            "image.tar",
-            None,
-            &config.limits,
-        )
-        .expect("opens");
-        let scanner = Scanner::new(&config, std::path::Path::new("(test)")).expect("scanner");
-        let outputs = scanner.scan_image(&image, &|| {});
-        let big = outputs
-            .iter()
-            .find(|o| o.verdict.path.ends_with("!/app/big.bin"))
-            .expect("listed");
+        let outputs = scan_with(
+            &config,
+            vec![tar(&[
+                Item::File("app/model.pkl", MALICIOUS_PICKLE),
+                Item::File("app/big.bin", &[7u8; 5000]),
+            ])],
+        );
+        let big = output(&outputs, "!/app/big.bin");
         assert_eq!(big.verdict.format, "not-scanned");
         assert_eq!(big.findings.len(), 1);
         assert_eq!(big.findings[0].rule.id, "scan/limit-exceeded");
@@ -428,10 +408,7 @@ mod tests {
                 .message
                 .contains("max_decompressed_bytes (1000)")
         );
-        let pickle = outputs
-            .iter()
-            .find(|o| o.verdict.path.ends_with("!/app/model.pkl"))
-            .expect("listed");
+        let pickle = output(&outputs, "!/app/model.pkl");
         assert!(
             pickle
                 .findings
