@@ -243,6 +243,21 @@ fn read_int32(entry: &Entry, number: usize, store: &[u8]) -> Result<u32, HeaderE
 /// A package's instance number (`hnum`, the BerkeleyDB key) and its header blob.
 type Row<'a> = (i64, Cow<'a, [u8]>);
 
+/// Why a BerkeleyDB or NDB database could not be read (further); `offset` is into the file.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{problem} (at offset {offset})")]
+pub(crate) struct Damage {
+    pub offset: u64,
+    pub problem: String,
+}
+
+fn damage(offset: usize, problem: impl Into<String>) -> Damage {
+    Damage {
+        offset: offset as u64,
+        problem: problem.into(),
+    }
+}
+
 /// The on-disk formats of rpm's package database this module reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum RpmDbFormat {
@@ -282,15 +297,12 @@ pub(crate) fn parse_rpmdb(
             Ok(rows) => (rows, None),
             Err(error) => (Vec::new(), Some((location.clone(), error))),
         },
-        RpmDbFormat::BerkeleyDb => {
-            let (rows, damage) = bdb::read_packages(bytes, max_rows);
-            (
-                rows,
-                damage.map(|error| (location.at(error.offset), error.to_string())),
-            )
-        }
-        RpmDbFormat::Ndb => {
-            let (rows, damage) = ndb::read_packages(bytes, max_rows);
+        RpmDbFormat::BerkeleyDb | RpmDbFormat::Ndb => {
+            let (rows, damage) = if format == RpmDbFormat::Ndb {
+                ndb::read_packages(bytes, max_rows)
+            } else {
+                bdb::read_packages(bytes, max_rows)
+            };
             (
                 rows,
                 damage.map(|error| (location.at(error.offset), error.to_string())),

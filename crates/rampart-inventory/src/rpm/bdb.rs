@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
-use super::Row;
+use super::{Damage, Row, damage};
 
 const HASH_MAGIC: u32 = 0x0006_1561;
 const META_MAGIC_AT: usize = 12;
@@ -41,14 +41,6 @@ const ITEM_KEYDATA: u8 = 1;
 const ITEM_OFFPAGE: u8 = 3;
 const OFFPAGE_LEN: usize = 12;
 
-/// Why the database could not be read (further); `offset` is into the file.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{problem} (at offset {offset})")]
-pub struct BdbError {
-    pub offset: u64,
-    pub problem: String,
-}
-
 #[derive(Clone, Copy)]
 enum ByteOrder {
     Little,
@@ -66,22 +58,15 @@ struct Database<'a> {
 /// The `(package instance, header blob)` pairs of a `Packages` file, at most `max_rows`, in
 /// instance order, and the damage that stopped the walk, if any (the pairs read before it are
 /// kept). Instance 0 is rpm's next-instance counter, not a package.
-pub(crate) fn read_packages(bytes: &[u8], max_rows: usize) -> (Vec<Row<'_>>, Option<BdbError>) {
+pub(crate) fn read_packages(bytes: &[u8], max_rows: usize) -> (Vec<Row<'_>>, Option<Damage>) {
     let mut rows = Vec::new();
     let damage = Database::open(bytes).and_then(|database| database.walk(max_rows, &mut rows));
     rows.sort_by_key(|(instance, _)| *instance);
     (rows, damage.err())
 }
 
-fn damage(offset: usize, problem: impl Into<String>) -> BdbError {
-    BdbError {
-        offset: offset as u64,
-        problem: problem.into(),
-    }
-}
-
 impl<'a> Database<'a> {
-    fn open(bytes: &'a [u8]) -> Result<Self, BdbError> {
+    fn open(bytes: &'a [u8]) -> Result<Self, Damage> {
         let magic: [u8; 4] = bytes
             .get(META_MAGIC_AT..META_MAGIC_AT + 4)
             .and_then(|word| word.try_into().ok())
@@ -172,7 +157,7 @@ impl<'a> Database<'a> {
         Some((page, start))
     }
 
-    fn walk(&self, max_rows: usize, rows: &mut Vec<Row<'a>>) -> Result<(), BdbError> {
+    fn walk(&self, max_rows: usize, rows: &mut Vec<Row<'a>>) -> Result<(), Damage> {
         // Overflow values of a valid database together fit in its file.
         let mut budget = self.bytes.len();
         for number in 1..self.pages {
@@ -259,7 +244,7 @@ impl<'a> Database<'a> {
         number: u32,
         index_end: usize,
         item: usize,
-    ) -> Result<(u8, &'a [u8], usize), BdbError> {
+    ) -> Result<(u8, &'a [u8], usize), Damage> {
         let slot = PAGE_HEADER_LEN + 2 * item;
         let at = usize::from(self.u16_at(page, slot).unwrap_or_default());
         let end = match item.checked_sub(1) {
@@ -282,12 +267,7 @@ impl<'a> Database<'a> {
     }
 
     /// The value an off-page item names, gathered from its overflow chain.
-    fn overflow(
-        &self,
-        item: &[u8],
-        item_at: usize,
-        budget: &mut usize,
-    ) -> Result<Vec<u8>, BdbError> {
+    fn overflow(&self, item: &[u8], item_at: usize, budget: &mut usize) -> Result<Vec<u8>, Damage> {
         let (Some(first), Some(total)) = (self.u32_at(item, 3), self.u32_at(item, 7)) else {
             return Err(damage(
                 item_at,

@@ -9,7 +9,7 @@
 
 use std::borrow::Cow;
 
-use super::Row;
+use super::{Damage, Row, damage};
 
 const HEADER_MAGIC: &[u8; 4] = b"RpmP";
 const SLOT_MAGIC: &[u8; 4] = b"Slot";
@@ -21,21 +21,6 @@ const SLOT_LEN: usize = 16;
 const BLOCK_LEN: usize = 16;
 const BLOB_HEAD_LEN: usize = 16;
 const BLOB_TAIL_LEN: usize = 12;
-
-/// Why the database could not be read (further); `offset` is into the file.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{problem} (at offset {offset})")]
-pub struct NdbError {
-    pub offset: u64,
-    pub problem: String,
-}
-
-fn damage(offset: usize, problem: impl Into<String>) -> NdbError {
-    NdbError {
-        offset: offset as u64,
-        problem: problem.into(),
-    }
-}
 
 fn le_u32(bytes: &[u8], at: usize) -> Option<u32> {
     let word: [u8; 4] = bytes.get(at..at.checked_add(4)?)?.try_into().ok()?;
@@ -53,14 +38,14 @@ struct Slot {
 /// The `(package index, header blob)` pairs of a `Packages.db` file, at most `max_rows + 1`,
 /// in package order, and the damage that stopped the reading, if any (the pairs read before it
 /// are kept).
-pub(crate) fn read_packages(bytes: &[u8], max_rows: usize) -> (Vec<Row<'_>>, Option<NdbError>) {
+pub(crate) fn read_packages(bytes: &[u8], max_rows: usize) -> (Vec<Row<'_>>, Option<Damage>) {
     let mut rows = Vec::new();
     let damage = read(bytes, max_rows, &mut rows).err();
     rows.sort_by_key(|(package, _)| *package);
     (rows, damage)
 }
 
-fn read<'a>(bytes: &'a [u8], max_rows: usize, rows: &mut Vec<Row<'a>>) -> Result<(), NdbError> {
+fn read<'a>(bytes: &'a [u8], max_rows: usize, rows: &mut Vec<Row<'a>>) -> Result<(), Damage> {
     if bytes.get(..4) != Some(HEADER_MAGIC.as_slice()) || bytes.len() < HEADER_LEN {
         return Err(damage(0, "no NDB header (`RpmP`)"));
     }
@@ -135,7 +120,7 @@ fn read<'a>(bytes: &'a [u8], max_rows: usize, rows: &mut Vec<Row<'a>>) -> Result
 }
 
 /// The header blob a slot names, after checking its head, tail and checksum.
-fn blob<'a>(bytes: &'a [u8], slot: &Slot) -> Result<&'a [u8], NdbError> {
+fn blob<'a>(bytes: &'a [u8], slot: &Slot) -> Result<&'a [u8], Damage> {
     let start = slot.first_block * BLOCK_LEN;
     let area = bytes
         .get(start..start + slot.blocks * BLOCK_LEN)
@@ -203,7 +188,7 @@ mod tests {
     /// The fixture's slots: header, then one slot per package.
     const FIRST_SLOT: usize = HEADER_LEN;
 
-    fn read_damaged(edit: impl FnOnce(&mut Vec<u8>)) -> (usize, NdbError) {
+    fn read_damaged(edit: impl FnOnce(&mut Vec<u8>)) -> (usize, Damage) {
         let mut bytes = DATABASE.to_vec();
         edit(&mut bytes);
         let (rows, damage) = read_packages(&bytes, 100);
