@@ -231,7 +231,7 @@ mod tests {
 
     use super::*;
 
-    fn replay(target: &str, run: fn(&[u8])) {
+    fn replay(target: &str, run: Target) {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../fuzz/corpus")
             .join(target);
@@ -243,13 +243,23 @@ mod tests {
         assert!(seeds >= 3, "only {seeds} seeds in {}", dir.display());
     }
 
+    /// A fuzz target's body.
+    type Target = fn(&[u8]);
+
+    /// Every fuzz target of this crate, by its corpus directory.
+    const TARGETS: &[(&str, Target)] = &[
+        ("inventory_manifests", manifests),
+        ("inventory_model_headers", model_headers),
+        ("rpm_header", rpm_header),
+        ("rpm_bdb", rpm_bdb),
+        ("rpm_ndb", rpm_ndb),
+    ];
+
     #[test]
     fn fuzz_corpus_replays_without_panic() {
-        replay("inventory_manifests", manifests);
-        replay("inventory_model_headers", model_headers);
-        replay("rpm_header", rpm_header);
-        replay("rpm_bdb", rpm_bdb);
-        replay("rpm_ndb", rpm_ndb);
+        for (corpus, target) in TARGETS {
+            replay(corpus, *target);
+        }
     }
 
     fn seeds(target: &str) -> Vec<Vec<u8>> {
@@ -294,18 +304,21 @@ mod tests {
         proptest! {
             #![proptest_config(ProptestConfig::with_cases(256))]
 
+            /// Each case mutates one seed of every target's corpus the same way.
             #[test]
-            fn manifest_parsers_never_panic(data in proptest::collection::vec(any::<u8>(), 0..512)) {
-                manifests(&data);
-            }
-
-            #[test]
-            fn manifest_parsers_survive_mutated_seeds(
+            fn every_target_survives_mutated_seeds(
                 seed in 0usize..64,
                 edits in proptest::collection::vec((any::<usize>(), any::<u8>(), any::<u8>()), 1..8),
             ) {
-                let seeds = seeds("inventory_manifests");
-                manifests(&mutate(&seeds[seed % seeds.len()], &edits));
+                for (corpus, target) in TARGETS {
+                    let seeds = seeds(corpus);
+                    target(&mutate(&seeds[seed % seeds.len()], &edits));
+                }
+            }
+
+            #[test]
+            fn manifest_parsers_never_panic(data in proptest::collection::vec(any::<u8>(), 0..512)) {
+                manifests(&data);
             }
 
             #[test]
@@ -314,35 +327,8 @@ mod tests {
             }
 
             #[test]
-            fn header_readers_survive_mutated_seeds(
-                seed in 0usize..64,
-                edits in proptest::collection::vec((any::<usize>(), any::<u8>(), any::<u8>()), 1..8),
-            ) {
-                let seeds = seeds("inventory_model_headers");
-                model_headers(&mutate(&seeds[seed % seeds.len()], &edits));
-            }
-
-            #[test]
-            fn rpm_header_survives_mutated_seeds(
-                seed in 0usize..64,
-                edits in proptest::collection::vec((any::<usize>(), any::<u8>(), any::<u8>()), 1..8),
-            ) {
-                let seeds = seeds("rpm_header");
-                rpm_header(&mutate(&seeds[seed % seeds.len()], &edits));
-            }
-
-            #[test]
             fn rpm_header_never_panics(data in proptest::collection::vec(any::<u8>(), 0..256)) {
                 rpm_header(&data);
-            }
-
-            #[test]
-            fn rpm_bdb_survives_mutated_seeds(
-                seed in 0usize..64,
-                edits in proptest::collection::vec((any::<usize>(), any::<u8>(), any::<u8>()), 1..8),
-            ) {
-                let seeds = seeds("rpm_bdb");
-                rpm_bdb(&mutate(&seeds[seed % seeds.len()], &edits));
             }
 
             /// A valid metadata page followed by arbitrary pages reaches the page walk.
@@ -350,15 +336,6 @@ mod tests {
             fn rpm_bdb_survives_arbitrary_pages(pages in proptest::collection::vec(any::<u8>(), 0..4096)) {
                 let metadata = &include_bytes!("../tests/fixtures/rpm/Packages-le")[..512];
                 rpm_bdb(&[metadata, &pages].concat());
-            }
-
-            #[test]
-            fn rpm_ndb_survives_mutated_seeds(
-                seed in 0usize..64,
-                edits in proptest::collection::vec((any::<usize>(), any::<u8>(), any::<u8>()), 1..8),
-            ) {
-                let seeds = seeds("rpm_ndb");
-                rpm_ndb(&mutate(&seeds[seed % seeds.len()], &edits));
             }
 
             /// A valid header and arbitrary slots and blobs after it.
